@@ -1,0 +1,53 @@
+"""One exception tree for everything feedtool raises on purpose.
+
+Each class also inherits the built-in it refines, so callers that only know Python's
+exceptions still catch them; each is raised ``from`` its cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class FeedtoolError(Exception):
+    """Base of every error feedtool raises on purpose."""
+
+
+class ConfigError(FeedtoolError, ValueError):
+    """config.yaml is unreadable or invalid; lists every problem with its location."""
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"invalid config {path}:\n{lines}")
+
+
+class FilterError(FeedtoolError, ValueError):
+    """A filter parameter has a value that is not accepted."""
+
+    def __init__(self, param: str, value: str, accepted: str) -> None:
+        self.param = param
+        self.value = value
+        self.accepted = accepted
+        super().__init__(f"{param}={value!r}: expected {accepted}")
+
+
+class SourceError(FeedtoolError):
+    """One source could not be refreshed; the others go on."""
+
+
+class FetchError(SourceError, OSError):
+    """A source listing could not be fetched (network, HTTP status, limits)."""
+
+
+class ParseError(SourceError, ValueError):
+    """Fetched bytes are not a listing of the expected kind."""
+
+
+class StoreError(FeedtoolError, OSError):
+    """The store file cannot be opened or written (disk, permissions, locking)."""
+
+
+class LockedError(StoreError):
+    """Another refresh holds the store's lock."""

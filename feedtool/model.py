@@ -1,0 +1,184 @@
+"""The data that flows through feedtool: frozen dataclasses, nothing else.
+
+Times are aware UTC datetimes, durations whole seconds; ``None`` means unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+
+class SourceKind(IntEnum):
+    """Kinds of source listing; the value ranks how precise a source's fields are.
+
+    When one episode is seen in several sources, each field is taken from the most
+    precise source that has it: an RSS feed's exact ``itunes:duration`` beats a
+    listing page's "9 mins.".
+    """
+
+    LISTING = 1
+    RADIONET = 2
+    RSS = 3
+
+    @property
+    def key(self) -> str:
+        """The name used in config.yaml."""
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    url: str
+    type: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    url: str
+    type: str | None = None
+    language: str | None = None
+    rel: str | None = None
+
+
+@dataclass(frozen=True)
+class ChaptersLink:
+    """A ``podcast:chapters`` link to a chapters file."""
+
+    url: str
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One Podlove Simple Chapter, written inline in the feed."""
+
+    start: str
+    title: str
+    href: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    role: str | None = None
+    group: str | None = None
+    img: str | None = None
+    href: str | None = None
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One episode as a source listing describes it, normalized.
+
+    ``guid`` is upstream's GUID verbatim, or a derived one when ``guid_derived``.
+    ``guid_is_permalink`` is upstream's ``isPermaLink`` attribute (``None`` when
+    absent). ``description`` and ``content`` are sanitized HTML.
+    """
+
+    guid: str
+    title: str
+    guid_is_permalink: bool | None = None
+    guid_derived: bool = False
+    link: str | None = None
+    published: datetime | None = None
+    description: str | None = None
+    content: str | None = None
+    enclosure: Enclosure | None = None
+    duration: int | None = None
+    image: str | None = None
+    episode: int | None = None
+    season: int | None = None
+    episode_type: str | None = None
+    explicit: bool | None = None
+    author: str | None = None
+    keywords: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    transcripts: tuple[Transcript, ...] = ()
+    chapters_link: ChaptersLink | None = None
+    chapters: tuple[Chapter, ...] = ()
+    persons: tuple[Person, ...] = ()
+
+
+@dataclass(frozen=True)
+class Owner:
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowInfo:
+    """What a source listing says about the show itself."""
+
+    title: str | None = None
+    link: str | None = None
+    description: str | None = None
+    language: str | None = None
+    image: str | None = None
+    author: str | None = None
+    owner: Owner | None = None
+    categories: tuple[tuple[str, ...], ...] = ()
+    explicit: bool | None = None
+    type: str | None = None
+    podcast_guid: str | None = None
+    new_feed_url: str | None = None
+    episode_count: int | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The parsed content of one source: show metadata plus its episodes."""
+
+    show: ShowInfo
+    episodes: Sequence[Episode] = ()
+    warnings: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class StoredEpisode:
+    """An episode as the store holds it: merged from every source, tagged."""
+
+    id: int
+    show_id: str
+    data: Episode
+    tags: tuple[str, ...]
+    first_seen: datetime
+    updated: datetime
+
+    @property
+    def sort_time(self) -> datetime:
+        """The publication date, or when feedtool first saw an undated episode."""
+        return self.data.published or self.first_seen
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers of a source between refreshes."""
+
+    show_id: str
+    kind: SourceKind
+    location: str
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    status: str | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    permanent_redirect: str | None = None
+    new_feed_url: str | None = None
+    episode_count: int = 0
+
+
+@dataclass(frozen=True)
+class Show:
+    """A show as the store holds it: merged metadata plus bookkeeping."""
+
+    id: str
+    info: ShowInfo = field(default_factory=ShowInfo)
+    version: int = 0
+    changed: datetime | None = None
