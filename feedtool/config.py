@@ -1,0 +1,499 @@
+"""config.yaml -> a validated, frozen Config; every problem reported with its location.
+
+The whole file is checked before anything runs, and all problems are reported at
+once, e.g. ``shows.interconnects.sources[1]: unknown source kind 'rsss'``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from feedtool.errors import ConfigError, FilterError
+from feedtool.filters import PARAMS as _FILTER_KEYS
+from feedtool.filters import Filter, parse_filter
+from feedtool.model import SourceKind
+
+ENV_VAR = "FEEDTOOL_CONFIG"
+DEFAULT_PATH = "config.yaml"
+DEFAULT_RADIONET_API = "https://prod.radio-api.net"
+
+_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+_TAG_FIELDS = ("title", "description")
+_SIZE = re.compile(r"(\d+)\s*(b|kb|mb|gb)?", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One source listing of a show: its kind and where to read it."""
+
+    kind: SourceKind
+    location: str  # an http(s) URL, or an absolute local path
+    api: str | None = None  # radionet only: the radio-api.net base for paging
+
+    @property
+    def is_url(self) -> bool:
+        return self.location.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class TagRule:
+    name: str
+    patterns: tuple[re.Pattern[str], ...]
+    fields: tuple[str, ...] = _TAG_FIELDS
+
+
+@dataclass(frozen=True)
+class ShowConfig:
+    id: str
+    sources: tuple[SourceConfig, ...]
+    title: str | None = None
+    tags: tuple[TagRule, ...] = ()
+    strip: tuple[re.Pattern[str], ...] = ()
+    cap: int | None = None
+
+    @property
+    def rules_digest(self) -> str:
+        """Changes whenever the tag rules change, so stored tags can be recomputed."""
+        spec = [[r.name, [p.pattern for p in r.patterns], list(r.fields)] for r in self.tags]
+        spec.append(["strip", [p.pattern for p in self.strip], []])
+        return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """A named, filtered feed of one show."""
+
+    name: str
+    show: str
+    title: str | None = None
+    description: str | None = None
+    filter: Filter = field(default_factory=Filter)
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    deadline: float = 60.0
+    retries: int = 3
+    retry_after_cap: float = 120.0
+    max_bytes: int = 50 * 10**6
+    concurrency: int = 4
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    max_age: int = 300
+    stale_after: int = 2 * 86400
+    regex_timeout: float = 0.5
+    latest: int = 5
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    store: Path
+    shows: Mapping[str, ShowConfig]
+    feeds: Mapping[str, FeedConfig]
+    digest: str = ""  # of the file's text: rendered feeds depend on it
+    base_url: str | None = None
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+
+    def feed_names(self) -> list[str]:
+        """Every name served under /feeds/: each show, then each named feed."""
+        return [*self.shows, *self.feeds]
+
+    def feed(self, name: str) -> FeedConfig | None:
+        """The named feed, or a show's unfiltered feed, by URL name."""
+        if name in self.feeds:
+            return self.feeds[name]
+        if name in self.shows:
+            return FeedConfig(name=name, show=name)
+        return None
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the config is: the explicit path, else $FEEDTOOL_CONFIG, else ./config.yaml."""
+    return Path(explicit or os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    resolved = config_path(path)
+    try:
+        text = resolved.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(resolved), [f"cannot read the file: {exc}"]) from exc
+    return parse(text, resolved)
+
+
+def parse(text: str, path: Path) -> Config:
+    """Validate config text; relative paths are taken from the file's folder."""
+    problems: list[str] = []
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from exc
+    except _DuplicateKey as exc:
+        raise ConfigError(str(path), [str(exc)]) from exc
+    reader = _Reader(problems, path.parent.resolve())
+    config = reader.config(data, path)
+    if problems or config is None:
+        raise ConfigError(str(path), problems or ["empty config"])
+    return replace(config, digest=hashlib.sha256(text.encode()).hexdigest()[:16])
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise _DuplicateKey(f"line {line}: duplicate key {key!r}")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Reader:
+    """Walks the YAML data, building frozen objects and collecting problems."""
+
+    def __init__(self, problems: list[str], base: Path) -> None:
+        self.problems = problems
+        self.base = base
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def mapping(self, value: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any] | None:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(where, f"expected a mapping, got {_kind(value)}")
+            return None
+        for key in value:
+            if key not in allowed:
+                self.problem(
+                    f"{where}.{key}" if where else str(key), f"unknown key (expected one of: {', '.join(allowed)})"
+                )
+        return value
+
+    def string(self, value: Any, where: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(where, f"expected a non-empty string, got {_kind(value)}")
+            return None
+        return value.strip()
+
+    def number(self, value: Any, where: str, default: float, low: float, high: float) -> float:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            self.problem(where, f"expected a number from {low:g} to {high:g}, got {value!r}")
+            return default
+        return float(value)
+
+    def integer(self, value: Any, where: str, default: int, low: int, high: int) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.problem(where, f"expected a whole number from {low} to {high}, got {value!r}")
+            return default
+        return value
+
+    def strings(self, value: Any, where: str) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.problem(where, f"expected a list of strings, got {_kind(value)}")
+            return []
+        result = []
+        for index, item in enumerate(value):
+            if isinstance(item, str) and item:
+                result.append(item)
+            else:
+                self.problem(f"{where}[{index}]", f"expected a non-empty string, got {_kind(item)}")
+        return result
+
+    def patterns(self, value: Any, where: str) -> tuple[re.Pattern[str], ...]:
+        compiled = []
+        for index, source in enumerate(self.strings(value, where)):
+            try:
+                compiled.append(re.compile(source, re.IGNORECASE | re.MULTILINE))
+            except re.error as exc:
+                self.problem(f"{where}[{index}]", f"bad regex {source!r}: {exc}")
+        return tuple(compiled)
+
+    def identifier(self, value: Any, where: str) -> bool:
+        if not isinstance(value, str) or not _ID.fullmatch(value):
+            self.problem(where, f"bad id {value!r}: use a-z, 0-9 and '-' (it appears in URLs)")
+            return False
+        return True
+
+    def url(self, value: Any, where: str) -> str | None:
+        text = self.string(value, where)
+        if text is None:
+            return None
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.problem(where, f"bad URL {text!r}: expected http:// or https:// with a host")
+            return None
+        return text.rstrip("/")
+
+    # --- sections -----------------------------------------------------------------
+
+    def config(self, data: Any, path: Path) -> Config | None:
+        top = self.mapping(data, "", ("store", "base_url", "fetch", "server", "shows", "feeds"))
+        if top is None:
+            return None
+        store = self.string(top.get("store"), "store") or "feedtool.sqlite"
+        base_url = self.url(top["base_url"], "base_url") if "base_url" in top else None
+        shows = self.shows(top.get("shows"))
+        if not shows and "shows" not in top:
+            self.problem("shows", "missing: configure at least one show")
+        feeds = self.feeds(top.get("feeds"), shows)
+        return Config(
+            path=path,
+            store=(self.base / store).resolve(),
+            shows=shows,
+            feeds=feeds,
+            base_url=base_url,
+            fetch=self.fetch(top.get("fetch")),
+            server=self.server(top.get("server")),
+        )
+
+    def fetch(self, data: Any) -> FetchConfig:
+        d = FetchConfig()
+        section = self.mapping(data, "fetch", tuple(vars(d))) or {}
+
+        def number(key: str, low: float, high: float) -> float:
+            return self.number(section.get(key), f"fetch.{key}", getattr(d, key), low, high)
+
+        def integer(key: str, low: int, high: int) -> int:
+            return self.integer(section.get(key), f"fetch.{key}", getattr(d, key), low, high)
+
+        return FetchConfig(
+            connect_timeout=number("connect_timeout", 0.1, 600),
+            read_timeout=number("read_timeout", 0.1, 600),
+            deadline=number("deadline", 0.1, 3600),
+            retries=integer("retries", 1, 10),
+            retry_after_cap=number("retry_after_cap", 0, 3600),
+            max_bytes=self.size(section.get("max_bytes"), "fetch.max_bytes", d.max_bytes),
+            concurrency=integer("concurrency", 1, 32),
+            user_agent=self.string(section.get("user_agent"), "fetch.user_agent"),
+        )
+
+    def size(self, value: Any, where: str, default: int) -> int:
+        if value is None:
+            return default
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        if isinstance(value, str) and (m := _SIZE.fullmatch(value.strip())):
+            return int(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
+        self.problem(where, f"expected a size in bytes such as 50000000 or '50MB', got {value!r}")
+        return default
+
+    def server(self, data: Any) -> ServerConfig:
+        d = ServerConfig()
+        section = self.mapping(data, "server", tuple(vars(d))) or {}
+
+        def integer(key: str, low: int, high: int) -> int:
+            return self.integer(section.get(key), f"server.{key}", getattr(d, key), low, high)
+
+        return ServerConfig(
+            max_age=integer("max_age", 0, 86400 * 365),
+            stale_after=integer("stale_after", 60, 86400 * 365),
+            regex_timeout=self.number(section.get("regex_timeout"), "server.regex_timeout", d.regex_timeout, 0.01, 10),
+            latest=integer("latest", 0, 100),
+        )
+
+    def shows(self, data: Any) -> dict[str, ShowConfig]:
+        section = data if isinstance(data, dict) else None
+        if data is not None and section is None:
+            self.problem("shows", f"expected a mapping of show ids, got {_kind(data)}")
+        shows: dict[str, ShowConfig] = {}
+        for show_id, body in (section or {}).items():
+            where = f"shows.{show_id}"
+            if not self.identifier(show_id, where):
+                continue
+            show = self.show(show_id, body, where)
+            if show is not None:
+                shows[show_id] = show
+        return shows
+
+    def show(self, show_id: str, data: Any, where: str) -> ShowConfig | None:
+        section = self.mapping(data, where, ("title", "sources", "tags", "strip", "cap"))
+        if section is None:
+            return None
+        sources = self.sources(section.get("sources"), f"{where}.sources")
+        return ShowConfig(
+            id=show_id,
+            sources=sources,
+            title=self.string(section.get("title"), f"{where}.title"),
+            tags=self.tags(section.get("tags"), f"{where}.tags"),
+            strip=self.patterns(section.get("strip"), f"{where}.strip"),
+            cap=None
+            if section.get("cap") is None
+            else self.integer(section["cap"], f"{where}.cap", 0, 1, 10**7) or None,
+        )
+
+    def sources(self, data: Any, where: str) -> tuple[SourceConfig, ...]:
+        if data is None or data == []:
+            self.problem(where, "missing: list at least one source (rss, radionet or listing)")
+            return ()
+        if not isinstance(data, list):
+            self.problem(where, f"expected a list, got {_kind(data)}")
+            return ()
+        sources = []
+        seen: set[tuple[SourceKind, str]] = set()
+        for index, item in enumerate(data):
+            source = self.source(item, f"{where}[{index}]")
+            if source is None:
+                continue
+            if (source.kind, source.location) in seen:
+                self.problem(f"{where}[{index}]", f"duplicate source {source.location!r}")
+            seen.add((source.kind, source.location))
+            sources.append(source)
+        return tuple(sources)
+
+    def source(self, data: Any, where: str) -> SourceConfig | None:
+        if not isinstance(data, dict) or not data:
+            self.problem(where, f"expected a mapping such as {{rss: URL}}, got {_kind(data)}")
+            return None
+        kinds = {k.key: k for k in SourceKind}
+        named = [key for key in data if key in kinds]
+        for key in data:
+            if key not in kinds and key != "api":
+                self.problem(where, f"unknown source kind {key!r} (expected one of: rss, radionet, listing)")
+        if len(named) != 1:
+            if len(named) > 1:
+                self.problem(where, f"one kind per source, got {', '.join(named)}")
+            return None
+        kind = kinds[named[0]]
+        location = self.location(data[named[0]], f"{where}.{kind.key}")
+        api = None
+        if "api" in data:
+            if kind is not SourceKind.RADIONET:
+                self.problem(f"{where}.api", "only radionet sources take an api URL")
+            api = self.url(data["api"], f"{where}.api")
+        elif kind is SourceKind.RADIONET:
+            api = DEFAULT_RADIONET_API
+        if location is None:
+            return None
+        if kind is SourceKind.RADIONET and location.startswith("http") and not radionet_slug(location):
+            self.problem(
+                f"{where}.radionet", f"{location!r} is not a podcast page such as https://www.radio.net/podcast/<slug>"
+            )
+            return None
+        return SourceConfig(kind=kind, location=location, api=api)
+
+    def location(self, value: Any, where: str) -> str | None:
+        text = self.string(value, where)
+        if text is None:
+            return None
+        if "://" in text:
+            return self.url(text, where)
+        return str((self.base / text).resolve())
+
+    def tags(self, data: Any, where: str) -> tuple[TagRule, ...]:
+        if data is None:
+            return ()
+        if not isinstance(data, dict):
+            self.problem(where, f"expected a mapping of tag names, got {_kind(data)}")
+            return ()
+        rules = []
+        for name, body in data.items():
+            here = f"{where}.{name}"
+            if not self.identifier(name, here):
+                continue
+            section = self.mapping(body, here, ("match", "fields"))
+            if section is None:
+                continue
+            patterns = self.patterns(section.get("match"), f"{here}.match")
+            if not patterns and "match" not in section:
+                self.problem(f"{here}.match", "missing: give at least one regex")
+            fields = tuple(self.strings(section.get("fields"), f"{here}.fields")) or _TAG_FIELDS
+            for index, name_ in enumerate(fields):
+                if name_ not in _TAG_FIELDS:
+                    self.problem(f"{here}.fields[{index}]", f"unknown field {name_!r} (expected title or description)")
+            rules.append(TagRule(name=name, patterns=patterns, fields=fields))
+        return tuple(rules)
+
+    def feeds(self, data: Any, shows: Mapping[str, ShowConfig]) -> dict[str, FeedConfig]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problem("feeds", f"expected a mapping of feed names, got {_kind(data)}")
+            return {}
+        feeds = {}
+        for name, body in data.items():
+            where = f"feeds.{name}"
+            if not self.identifier(name, where):
+                continue
+            if name in shows:
+                self.problem(where, f"duplicate id: {name!r} is already a show (both would be /feeds/{name}.rss)")
+                continue
+            section = self.mapping(body, where, ("show", "title", "description", "filter"))
+            if section is None:
+                continue
+            show = self.string(section.get("show"), f"{where}.show")
+            if show is None:
+                self.problem(f"{where}.show", "missing: name the show this feed filters")
+            elif show not in shows:
+                self.problem(f"{where}.show", f"unknown show {show!r}")
+            raw_filter = section.get("filter")
+            flt = Filter()
+            if raw_filter is not None and not isinstance(raw_filter, dict):
+                self.problem(f"{where}.filter", f"expected a mapping of filter parameters, got {_kind(raw_filter)}")
+            elif raw_filter:
+                for key in raw_filter:
+                    if key not in _FILTER_KEYS:
+                        self.problem(f"{where}.filter.{key}", "unknown filter parameter")
+                try:
+                    flt = parse_filter(raw_filter)
+                except FilterError as exc:
+                    self.problem(f"{where}.filter.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
+            if show is not None:
+                feeds[name] = FeedConfig(
+                    name=name,
+                    show=show,
+                    title=self.string(section.get("title"), f"{where}.title"),
+                    description=self.string(section.get("description"), f"{where}.description"),
+                    filter=flt,
+                )
+        return feeds
+
+
+def radionet_slug(url: str) -> str | None:
+    """The podcast slug in a radio.net page URL (/podcast/<slug>), if any."""
+    match = re.search(r"/podcast/([^/?#]+)", urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,334 @@
+"""One filter object, parsed by one function from query strings, CLI flags and config.
+
+Pure: the store turns a :class:`Filter` into SQL; nothing here reads episodes.
+Parameter names and meanings follow feedtool's own set plus RSSHub's common
+parameters (https://docs.rsshub.app/guide/parameters), so existing links keep working.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import regex
+
+from feedtool.errors import FilterError
+from feedtool.normalize import parse_duration, slugify
+
+MAX_LIMIT = 1000
+MAX_PATTERN = 500
+
+#: RSSHub's regular-expression parameters, in the order they are documented.
+REGEX_PARAMS = (
+    "filter",
+    "filter_title",
+    "filter_description",
+    "filter_category",
+    "filterout",
+    "filterout_title",
+    "filterout_description",
+    "filterout_category",
+)
+
+PARAMS = (
+    "tag",
+    "exclude_tag",
+    "q",
+    "since",
+    "until",
+    "min_duration",
+    "max_duration",
+    "limit",
+    "sort",
+    *REGEX_PARAMS,
+    "filter_time",
+    "filter_case_sensitive",
+)
+
+Sort = Literal["newest", "oldest"]
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A user's regular expression, compiled, remembered with its source text."""
+
+    param: str
+    source: str
+    compiled: regex.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which episodes of a show to keep, how many and in which order.
+
+    Empty fields keep everything. ``tags`` keeps an episode with any of them;
+    ``words`` keeps one whose title or description holds all of them.
+    """
+
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    min_duration: int | None = None
+    max_duration: int | None = None
+    limit: int | None = None
+    sort: Sort | None = None
+    patterns: tuple[Pattern, ...] = ()
+    filter_time: int | None = None
+    case_sensitive: bool = True
+
+    def is_empty(self) -> bool:
+        """Whether this filter keeps every episode in the default order."""
+        return self == Filter()
+
+    def pattern(self, param: str) -> Pattern | None:
+        """The compiled pattern given for an RSSHub parameter, if any."""
+        for p in self.patterns:
+            if p.param == param:
+                return p
+        return None
+
+    def query(self) -> list[tuple[str, str]]:
+        """This filter as canonical query parameters: same filter, same list."""
+        items: list[tuple[str, str]] = []
+        if self.tags:
+            items.append(("tag", ",".join(self.tags)))
+        if self.exclude_tags:
+            items.append(("exclude_tag", ",".join(self.exclude_tags)))
+        if self.words:
+            items.append(("q", " ".join(self.words)))
+        if self.since:
+            items.append(("since", _format_time(self.since)))
+        if self.until:
+            items.append(("until", _format_time(self.until)))
+        if self.min_duration is not None:
+            items.append(("min_duration", str(self.min_duration)))
+        if self.max_duration is not None:
+            items.append(("max_duration", str(self.max_duration)))
+        if self.limit is not None:
+            items.append(("limit", str(self.limit)))
+        if self.sort:
+            items.append(("sort", self.sort))
+        items.extend((p.param, p.source) for p in self.patterns)
+        if self.filter_time is not None:
+            items.append(("filter_time", str(self.filter_time)))
+        if not self.case_sensitive:
+            items.append(("filter_case_sensitive", "false"))
+        return items
+
+    def describe(self) -> str:
+        """A short human description, e.g. 'tag: open-models' for feed titles."""
+        return "; ".join(f"{_LABELS.get(k, k)}: {v}" for k, v in self.query())
+
+    def resolve(self, now: datetime) -> Filter:
+        """This filter with ``filter_time`` made absolute, to the minute, at ``now``."""
+        if self.filter_time is None:
+            return self
+        minute = now.astimezone(UTC).replace(second=0, microsecond=0)
+        cutoff = minute - timedelta(seconds=self.filter_time)
+        since = max(cutoff, self.since) if self.since else cutoff
+        return replace(self, since=since, filter_time=None)
+
+
+_LABELS = {"q": "search", "exclude_tag": "not tag", "min_duration": "min", "max_duration": "max"}
+
+
+def _format_time(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    if moment.time() == datetime.min.time():
+        return moment.date().isoformat()
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def combine(filters: Iterable[Filter]) -> Filter:
+    """Several filters that must all hold, as one (a named feed's, then a request's).
+
+    Tag lists cannot be merged without changing their "any of" meaning, so the
+    later filter's tags narrow the earlier ones only when the earlier has none.
+    """
+    result = Filter()
+    for f in filters:
+        result = Filter(
+            tags=f.tags or result.tags,
+            exclude_tags=tuple(dict.fromkeys((*result.exclude_tags, *f.exclude_tags))),
+            words=tuple(dict.fromkeys((*result.words, *f.words))),
+            since=_latest(result.since, f.since),
+            until=_earliest(result.until, f.until),
+            min_duration=_largest(result.min_duration, f.min_duration),
+            max_duration=_smallest(result.max_duration, f.max_duration),
+            limit=_smallest(result.limit, f.limit),
+            sort=f.sort or result.sort,
+            patterns=(*[p for p in result.patterns if f.pattern(p.param) is None], *f.patterns),
+            filter_time=_smallest(result.filter_time, f.filter_time),
+            case_sensitive=f.case_sensitive if f.patterns else result.case_sensitive,
+        )
+    return result
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _largest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _smallest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+ParamValue = str | int | float | bool | Sequence[str | int | float | bool]
+
+
+def parse_filter(params: Mapping[str, ParamValue | None]) -> Filter:
+    """Build a Filter from parameters; unknown names are ignored.
+
+    Values may be strings, numbers or lists of them (query strings give lists).
+    Raises FilterError naming the parameter, the value and what is accepted.
+
+    >>> parse_filter({"tag": ["open-models,rlhf"], "limit": "5"}).query()
+    [('tag', 'open-models,rlhf'), ('limit', '5')]
+    """
+    values = {k: _as_strings(v) for k, v in params.items() if k in PARAMS and v is not None}
+    values = {k: v for k, v in values.items() if v}
+    case_sensitive = _parse_bool("filter_case_sensitive", values.get("filter_case_sensitive"))
+    sort = _last(values.get("sort"))
+    if sort is not None and sort not in ("newest", "oldest"):
+        raise FilterError("sort", sort, "one of: newest, oldest")
+    return Filter(
+        tags=_parse_tags("tag", values.get("tag", [])),
+        exclude_tags=_parse_tags("exclude_tag", values.get("exclude_tag", [])),
+        words=tuple(dict.fromkeys(w.casefold() for v in values.get("q", []) for w in v.split())),
+        since=_parse_time("since", _last(values.get("since")), end_of_day=False),
+        until=_parse_time("until", _last(values.get("until")), end_of_day=True),
+        min_duration=_parse_seconds("min_duration", _last(values.get("min_duration"))),
+        max_duration=_parse_seconds("max_duration", _last(values.get("max_duration"))),
+        limit=_parse_int("limit", _last(values.get("limit")), 1, MAX_LIMIT),
+        sort="newest" if sort == "newest" else "oldest" if sort == "oldest" else None,
+        patterns=tuple(
+            _compile(name, source, case_sensitive)
+            for name in REGEX_PARAMS
+            if (source := _last(values.get(name))) is not None
+        ),
+        filter_time=_parse_int("filter_time", _last(values.get("filter_time")), 1, 10**10),
+        case_sensitive=case_sensitive,
+    )
+
+
+def _as_strings(value: ParamValue) -> list[str]:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    result = []
+    for item in items:
+        if isinstance(item, bool):
+            result.append("true" if item else "false")
+        else:
+            result.append(str(item).strip())
+    return [item for item in result if item]
+
+
+def _last(values: list[str] | None) -> str | None:
+    return values[-1] if values else None
+
+
+def _parse_tags(param: str, values: list[str]) -> tuple[str, ...]:
+    tags: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            tag = slugify(part)
+            if not tag:
+                raise FilterError(param, part, "tag names: letters, digits and hyphens")
+            tags.append(tag)
+    return tuple(dict.fromkeys(tags))
+
+
+def _parse_time(param: str, value: str | None, *, end_of_day: bool) -> datetime | None:
+    if value is None:
+        return None
+    accepted = "a date YYYY-MM-DD or an ISO 8601 datetime such as 2026-05-26T10:00:00Z"
+    try:
+        if len(value) == 10:
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+            # An 'until' day includes that whole day.
+            return day + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else day
+        moment = datetime.fromisoformat(value.replace(" ", "+") if "T" in value else value)
+    except ValueError as exc:
+        raise FilterError(param, value, accepted) from exc
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _parse_seconds(param: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    if value.strip("0") == "":
+        return 0
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise FilterError(param, value, "seconds, or a duration such as 90m, 1h30m, 1:30:00")
+    return seconds
+
+
+def _parse_int(param: str, value: str | None, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise FilterError(param, value, f"a whole number from {low} to {high}")
+    return int(value)
+
+
+def _parse_bool(param: str, values: list[str] | None) -> bool:
+    value = _last(values)
+    if value is None:
+        return True
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise FilterError(param, value, "true or false")
+
+
+def _compile(param: str, source: str, case_sensitive: bool) -> Pattern:
+    if len(source) > MAX_PATTERN:
+        raise FilterError(param, source[:40] + "…", f"a regular expression of at most {MAX_PATTERN} characters")
+    flags = 0 if case_sensitive else regex.IGNORECASE
+    try:
+        compiled = regex.compile(source, flags | regex.V0)
+    except (regex.error, ValueError, OverflowError) as exc:
+        raise FilterError(param, source, f"a valid regular expression ({exc})") from exc
+    return Pattern(param, source, compiled)
+
+
+class RegexBudget:
+    """Bounds the total time user regexes may run for one request.
+
+    Catastrophic backtracking cannot hang a worker: each search gets what is left
+    of the budget, and running out raises FilterError.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def search(self, pattern: Pattern, text: str) -> bool:
+        """Whether the pattern matches somewhere in text, within the budget."""
+        remaining = self.deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            return pattern.compiled.search(text, timeout=remaining) is not None
+        except TimeoutError as exc:
+            raise FilterError(
+                pattern.param,
+                pattern.source,
+                f"a regular expression that finishes within {self.seconds:g} s; simplify it",
+            ) from exc
