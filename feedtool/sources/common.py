@@ -1,0 +1,76 @@
+"""What every source parser shares: its context, and GUID de-duplication."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urljoin, urlsplit
+
+from feedtool.model import Episode, Listing
+from feedtool.normalize import clean_text
+
+log = logging.getLogger(__name__)
+
+#: A hostile feed can carry a warning per item; a source reports at most this many.
+MAX_WARNINGS = 50
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser needs besides the bytes."""
+
+    show_id: str
+    location: str  # the URL or path the bytes came from; base for relative links
+    strip: tuple[re.Pattern[str], ...] = ()  # the show's own boilerplate patterns
+    charset: str | None = None  # the HTTP Content-Type charset, if any
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Record a problem that does not stop the parse (reported with the refresh)."""
+        if len(self.warnings) < MAX_WARNINGS:
+            log.warning("%s: %s", self.location, message)
+            self.warnings.append(message)
+        elif len(self.warnings) == MAX_WARNINGS:
+            self.warnings.append("further warnings not shown")
+
+
+Parser = Callable[[bytes, ParseContext], Listing]
+
+
+def unique_by_guid(episodes: Iterable[Episode], context: ParseContext) -> list[Episode]:
+    """Items of one source are distinct episodes unless they share a GUID; keep the first."""
+    seen: set[str] = set()
+    result = []
+    for episode in episodes:
+        if episode.guid in seen:
+            context.warn(f"repeated GUID {episode.guid!r} (item {episode.title!r}) stored once")
+            continue
+        seen.add(episode.guid)
+        result.append(episode)
+    return result
+
+
+def episode_title(raw: str | None, enclosure_url: str | None) -> str | None:
+    """A clean title; an untitled item is named after its audio file, as gPodder does."""
+    title = clean_text(raw)
+    if title:
+        return title
+    if enclosure_url:
+        name = PurePosixPath(urlsplit(enclosure_url).path).stem
+        return clean_text(unquote(name)) or None
+    return None
+
+
+def resolve_url(base: str, url: str | None) -> str | None:
+    """An absolute URL, relative ones taken against an http(s) source location."""
+    if url is None:
+        return None
+    value = url.strip()
+    if not value:
+        return None
+    if base.startswith(("http://", "https://")):
+        return urljoin(base, value)
+    return value

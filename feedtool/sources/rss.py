@@ -1,0 +1,699 @@
+"""RSS 2.0, RSS 1.0 and Atom podcast feeds -> Listing.
+
+lxml parses the bytes strictly, which is fast and refuses what is not XML. Only when
+that fails are the slips seen in real feeds repaired (text before the XML declaration,
+a wrong or missing charset, bare ``&`` and HTML entities, namespace prefixes used
+without a declaration) and the document parsed strictly once more; anything else,
+such as a truncated body, is a ParseError. DOCTYPEs that declare entities are refused
+(entity-expansion and external-entity attacks); DTDs are never loaded.
+
+Like gPodder's podcastparser, element names map to handlers through a table, and
+namespaces are recognized by URI, ignoring case and a trailing slash (feeds in the
+wild write ``http://www.itunes.com/DTDs/Podcast-1.0.dtd``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import html
+import html.entities
+import mimetypes
+import re
+from collections.abc import Callable
+from typing import Any
+
+from lxml import etree
+
+from feedtool.errors import ParseError
+from feedtool.model import (
+    Chapter,
+    ChaptersLink,
+    Enclosure,
+    Episode,
+    Listing,
+    Owner,
+    Person,
+    ShowInfo,
+    Transcript,
+)
+from feedtool.normalize import (
+    clean_description,
+    clean_text,
+    derive_guid,
+    parse_date,
+    parse_duration,
+    parse_explicit,
+    parse_length,
+    parse_positive_int,
+)
+from feedtool.sources.common import ParseContext, episode_title, resolve_url, unique_by_guid
+
+NAMESPACES = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "atom": "http://www.w3.org/2005/Atom",
+    "media": "http://search.yahoo.com/mrss/",
+    "psc": "http://podlove.org/simple-chapters",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "googleplay": "http://www.google.com/schemas/play-podcasts/1.0",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+}
+
+# Other URIs seen in the wild for the same namespaces. RSS 1.0 and 0.90 elements map
+# to no prefix, so that their items read like RSS 2.0 items.
+_OTHER_URIS = {
+    "podcast": (
+        "http://podcastindex.org/namespace/1.0",
+        "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
+    ),
+    "": ("http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/"),
+}
+
+
+def _uri_key(uri: str) -> str:
+    return uri.strip().lower().rstrip("/")
+
+
+_PREFIX_BY_URI = {_uri_key(uri): prefix for prefix, uri in NAMESPACES.items()} | {
+    _uri_key(uri): prefix for prefix, uris in _OTHER_URIS.items() for uri in uris
+}
+
+_HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
+
+
+def parse(data: bytes, context: ParseContext) -> Listing:
+    """Parse an RSS or Atom podcast feed."""
+    root = _parse_xml(data, context)
+    names = _Names()
+    root_name = names(root.tag)
+    if root_name == "rss":
+        channel = next((c for c in root if names(c.tag) == "channel"), None)
+        if channel is None:
+            return _moved(root, names, context)
+        return _listing(channel, list(channel), _CHANNEL, _ITEM, names, context)
+    if root_name == "rdf:RDF":
+        channel = next((c for c in root if names(c.tag) == "channel"), None)
+        if channel is None:
+            raise ParseError("RSS 1.0 document without a <channel>")
+        return _listing(channel, list(root), _CHANNEL, _ITEM, names, context)
+    if root_name == "atom:feed":
+        return _listing(root, list(root), _FEED, _ENTRY, names, context)
+    raise ParseError(f"not a feed: the document's root element is <{etree.QName(root).localname}>")
+
+
+def _moved(root: etree._Element, names: _Names, context: ParseContext) -> Listing:
+    """An RSS document that only says where the feed went (<redirect><newLocation>)."""
+    for redirect in root:
+        if names(redirect.tag) == "redirect":
+            for child in redirect:
+                if names(child.tag) == "newLocation" and (url := resolve_url(context.location, _text(child))):
+                    return Listing(show=ShowInfo(new_feed_url=url, episode_count=0), warnings=tuple(context.warnings))
+    raise ParseError("RSS document without a <channel>")
+
+
+# --- XML: strict, then repaired -----------------------------------------------------
+
+
+def _new_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
+    )
+
+
+def _parse_xml(data: bytes, context: ParseContext) -> etree._Element:
+    if not data.strip():
+        raise ParseError("empty body: no feed")
+    if _HTML_START.match(data[:4096]):
+        raise ParseError("an HTML page, not a feed")
+    try:
+        root = etree.fromstring(data, _new_parser())
+    except etree.XMLSyntaxError:
+        repaired, notes = _repair(data, context.charset)
+        try:
+            root = etree.fromstring(repaired, _new_parser())
+        except etree.XMLSyntaxError as exc:
+            raise ParseError(f"not well-formed XML: {exc}") from exc
+        for note in notes:
+            context.warn(note)
+    if root is None:
+        raise ParseError("empty body: no feed")
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):  # type: ignore[union-attr]
+        raise ParseError("the DOCTYPE declares entities; refused (entity expansion attacks)")
+    return root
+
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
+_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)([A-Za-z][A-Za-z0-9]*;)?")
+_PREFIX_USE = re.compile(r"</?([A-Za-z_][\w.-]*):[A-Za-z_]|\s([A-Za-z_][\w.-]*):[A-Za-z_][\w.-]*\s*=")
+_PREFIX_DECLARATION = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=")
+_ROOT_START = re.compile(r"<(?![?!])[A-Za-z_][\w.:-]*")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _repair(data: bytes, header_charset: str | None) -> tuple[bytes, list[str]]:
+    """Mend the slips real feeds make; return UTF-8 bytes and what was mended."""
+    notes: list[str] = []
+    text = _decode(data, header_charset, notes)
+    text = _XML_DECLARATION.sub("", text.lstrip("\ufeff \t\r\n"), count=1).lstrip()
+    pieces = _CDATA.split(text)
+    for index in range(0, len(pieces), 2):  # never inside CDATA sections
+        pieces[index] = _AMPERSAND.sub(_fix_entity, pieces[index])
+    text = "".join(pieces)
+    undeclared = _undeclared_prefixes(text)
+    if undeclared:
+        declarations = "".join(f' xmlns:{p}="{NAMESPACES.get(p, "urn:feedtool:undeclared:" + p)}"' for p in undeclared)
+        root = _ROOT_START.search(text)
+        if root is not None:
+            text = text[: root.end()] + declarations + text[root.end() :]
+            notes.append(f"namespace prefixes used without a declaration: {', '.join(undeclared)}")
+    return text.encode("utf-8"), notes
+
+
+def _decode(data: bytes, header_charset: str | None, notes: list[str]) -> str:
+    """Decode by XML's rules: byte order mark, then the declaration, then the HTTP header."""
+    encoding = None
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            encoding, data = name, data[len(bom) :]
+            break
+    if encoding is None:
+        declared = _DECLARED_ENCODING.match(data[:1024])
+        encoding = declared.group(1).decode("ascii") if declared else header_charset or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        notes.append(f"unknown encoding {encoding!r}, read as UTF-8")
+        encoding = "utf-8"
+    text = data.decode(encoding, errors="replace")
+    replaced = text.count("\ufffd") - data.count("\xef\xbf\xbd".encode("latin-1"))
+    if replaced > 0:
+        notes.append(f"{replaced} bytes that are not {encoding} replaced with U+FFFD")
+    return text
+
+
+def _fix_entity(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name:
+        char = html.entities.html5.get(name)
+        if char is not None:
+            return "".join(f"&#{ord(c)};" for c in char)
+        return "&amp;" + name
+    return "&amp;"
+
+
+def _undeclared_prefixes(text: str) -> list[str]:
+    used = {a or b for a, b in _PREFIX_USE.findall(text)}
+    declared = set(_PREFIX_DECLARATION.findall(text))
+    return sorted(used - declared - {"xml", "xmlns"})
+
+
+# --- walking the tree ---------------------------------------------------------------
+
+
+class _Names:
+    """Element tags as 'prefix:local' for known namespaces; memoized for one parse."""
+
+    def __init__(self) -> None:
+        self.cache: dict[object, str] = {}
+
+    def __call__(self, tag: object) -> str:
+        name = self.cache.get(tag)
+        if name is None:
+            if not isinstance(tag, str):
+                name = ""  # comments and processing instructions
+            elif tag.startswith("{"):
+                uri, local = tag[1:].split("}", 1)
+                prefix = _PREFIX_BY_URI.get(_uri_key(uri))
+                name = local if prefix == "" else f"{prefix or '?'}:{local}"
+            else:
+                name = tag
+            self.cache[tag] = name
+        return name
+
+
+def _text(element: etree._Element) -> str:
+    if not len(element):
+        return element.text or ""
+    return str(etree.tostring(element, method="text", encoding="unicode", with_tail=False))
+
+
+def _inner_markup(element: etree._Element) -> str:
+    """An element's content as markup: its text, or its XHTML children serialized."""
+    if not len(element):
+        return element.text or ""
+    parts = [html.escape(element.text or "", quote=False)]
+    for child in element:
+        parts.append(etree.tostring(child, encoding="unicode", with_tail=True))
+    return "".join(parts)
+
+
+class _Show:
+    """Channel values as read, before normalizing."""
+
+    def __init__(self) -> None:
+        self.title: str | None = None
+        self.link: str | None = None
+        self.description: str | None = None
+        self.summary: str | None = None
+        self.language: str | None = None
+        self.image: str | None = None
+        self.author: str | None = None
+        self.owner_name: str | None = None
+        self.owner_email: str | None = None
+        self.categories: list[tuple[str, ...]] = []
+        self.explicit: bool | None = None
+        self.type: str | None = None
+        self.podcast_guid: str | None = None
+        self.new_feed_url: str | None = None
+
+
+class _Item:
+    """Item values as read, before normalizing."""
+
+    def __init__(self) -> None:
+        self.guid: str | None = None
+        self.permalink: bool | None = None
+        self.title: str | None = None
+        self.link: str | None = None
+        self.date: str | None = None
+        self.updated: str | None = None
+        self.description: str | None = None
+        self.summary: str | None = None
+        self.content: str | None = None
+        self.enclosures: list[Enclosure] = []
+        self.media: list[Enclosure] = []
+        self.duration: str | None = None
+        self.image: str | None = None
+        self.thumbnail: str | None = None
+        self.episode: int | None = None
+        self.season: int | None = None
+        self.episode_type: str | None = None
+        self.explicit: bool | None = None
+        self.author: str | None = None
+        self.keywords: list[str] = []
+        self.categories: list[str] = []
+        self.transcripts: list[Transcript] = []
+        self.chapters_link: ChaptersLink | None = None
+        self.chapters: list[Chapter] = []
+        self.persons: list[Person] = []
+
+
+Handler = Callable[[Any, etree._Element, "_Walk"], None]
+
+
+class _Walk:
+    """State of one walk: the name map and the base URL for relative links."""
+
+    def __init__(self, names: _Names, context: ParseContext) -> None:
+        self.names = names
+        self.context = context
+
+    def url(self, value: str | None) -> str | None:
+        return resolve_url(self.context.location, value)
+
+
+def _first(attr: str, read: Callable[[etree._Element, _Walk], Any]) -> Handler:
+    """A handler that keeps the first non-empty value of an element."""
+
+    def handle(target: Any, element: etree._Element, walk: _Walk) -> None:
+        if getattr(target, attr) is None:
+            value = read(element, walk)
+            if value not in (None, ""):
+                setattr(target, attr, value)
+
+    return handle
+
+
+def _text_of(element: etree._Element, walk: _Walk) -> str:
+    return _text(element).strip()
+
+
+def _markup_of(element: etree._Element, walk: _Walk) -> str:
+    return _inner_markup(element)
+
+
+def _url_text(element: etree._Element, walk: _Walk) -> str | None:
+    return walk.url(_text(element))
+
+
+def _href(element: etree._Element, walk: _Walk) -> str | None:
+    return walk.url(element.get("href"))
+
+
+def _url_attr(element: etree._Element, walk: _Walk) -> str | None:
+    return walk.url(element.get("url"))
+
+
+def _image_url(element: etree._Element, walk: _Walk) -> str | None:
+    for child in element:
+        if walk.names(child.tag) == "url":
+            return walk.url(_text(child))
+    return None
+
+
+def _atom_text(element: etree._Element, walk: _Walk) -> str:
+    """An Atom text construct (text, html or xhtml) as markup or plain text."""
+    if element.get("type") == "xhtml":
+        div = next(iter(element), None)
+        return _inner_markup(div) if div is not None else _text(element)
+    if element.get("type") in (None, "text"):
+        return html.escape(_text(element), quote=False) if "<" in _text(element) else _text(element)
+    return _text(element)
+
+
+# Channel (RSS) handlers
+
+
+def _owner(show: _Show, element: etree._Element, walk: _Walk) -> None:
+    for child in element:
+        name = walk.names(child.tag)
+        if name == "itunes:name":
+            show.owner_name = _text(child).strip() or None
+        elif name == "itunes:email":
+            show.owner_email = _text(child).strip() or None
+
+
+def _category(show: _Show, element: etree._Element, walk: _Walk) -> None:
+    text = (element.get("text") or "").strip()
+    if not text:
+        return
+    subs = [(c.get("text") or "").strip() for c in element if walk.names(c.tag) == "itunes:category"]
+    show.categories.append((html.unescape(text), *[html.unescape(s) for s in subs if s]))
+
+
+def _atom_link_show(show: _Show, element: etree._Element, walk: _Walk) -> None:
+    if element.get("rel", "alternate") == "alternate" and show.link is None:
+        show.link = walk.url(element.get("href"))
+
+
+def _atom_author(target: Any, element: etree._Element, walk: _Walk) -> None:
+    if target.author is None:
+        for child in element:
+            if walk.names(child.tag) == "atom:name":
+                target.author = _text(child).strip() or None
+
+
+_CHANNEL: dict[str, Handler] = {
+    "title": _first("title", _text_of),
+    "link": _first("link", _url_text),
+    "atom:link": _atom_link_show,
+    "description": _first("description", _markup_of),
+    "itunes:summary": _first("summary", _markup_of),
+    "language": _first("language", _text_of),
+    "dc:language": _first("language", _text_of),
+    "itunes:image": _first("image", _href),
+    "image": _first("image", _image_url),
+    "itunes:author": _first("author", _text_of),
+    "dc:creator": _first("author", _text_of),
+    "itunes:owner": _owner,
+    "itunes:category": _category,
+    "itunes:explicit": _first("explicit", lambda e, w: parse_explicit(_text(e))),
+    "itunes:type": _first("type", lambda e, w: _text(e).strip().lower() or None),
+    "podcast:guid": _first("podcast_guid", _text_of),
+    "itunes:new-feed-url": _first("new_feed_url", _url_text),
+}
+
+_FEED: dict[str, Handler] = {
+    "atom:title": _first("title", _text_of),
+    "atom:link": _atom_link_show,
+    "atom:subtitle": _first("description", _atom_text),
+    "itunes:summary": _first("summary", _markup_of),
+    "atom:icon": _first("image", _url_text),
+    "atom:logo": _first("image", _url_text),
+    "itunes:image": _first("image", _href),
+    "atom:author": _atom_author,
+    "itunes:author": _first("author", _text_of),
+    "itunes:owner": _owner,
+    "itunes:category": _category,
+    "itunes:explicit": _first("explicit", lambda e, w: parse_explicit(_text(e))),
+    "itunes:type": _first("type", lambda e, w: _text(e).strip().lower() or None),
+    "podcast:guid": _first("podcast_guid", _text_of),
+    "itunes:new-feed-url": _first("new_feed_url", _url_text),
+}
+
+
+# Item handlers
+
+
+def _guid(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    value = _text(element).strip()
+    if value and item.guid is None:
+        item.guid = value
+        flag = element.get("isPermaLink")
+        item.permalink = None if flag is None else flag.strip().lower() == "true"
+
+
+def _enclosure(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    url = walk.url(element.get("url"))
+    if url:
+        item.enclosures.append(Enclosure(url, _mime(element.get("type"), url), parse_length(element.get("length"))))
+
+
+def _media_content(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    url = walk.url(element.get("url"))
+    if url:
+        size = parse_length(element.get("fileSize"))
+        item.media.append(Enclosure(url, _mime(element.get("type"), url), size))
+
+
+def _media_group(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    for child in element:
+        name = walk.names(child.tag)
+        if name == "media:content":
+            _media_content(item, child, walk)
+        elif name == "media:thumbnail" and item.thumbnail is None:
+            item.thumbnail = walk.url(child.get("url"))
+
+
+def _atom_link_item(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    rel = element.get("rel", "alternate")
+    url = walk.url(element.get("href"))
+    if not url:
+        return
+    if rel == "enclosure":
+        item.enclosures.append(Enclosure(url, _mime(element.get("type"), url), parse_length(element.get("length"))))
+    elif rel == "alternate" and item.link is None:
+        item.link = url
+
+
+def _keywords(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    item.keywords.extend(k.strip() for k in _text(element).split(",") if k.strip())
+
+
+def _category_item(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    value = (element.get("term") if walk.names(element.tag) == "atom:category" else None) or _text(element)
+    if value.strip():
+        item.categories.append(clean_text(value))
+
+
+def _transcript(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    url = walk.url(element.get("url"))
+    if url:
+        item.transcripts.append(Transcript(url, element.get("type"), element.get("language"), element.get("rel")))
+
+
+def _chapters_link(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    url = walk.url(element.get("url"))
+    if url and item.chapters_link is None:
+        item.chapters_link = ChaptersLink(url, element.get("type"))
+
+
+def _psc_chapters(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    for child in element:
+        start = (child.get("start") or "").strip()
+        if walk.names(child.tag) == "psc:chapter" and start:
+            item.chapters.append(
+                Chapter(
+                    start, clean_text(child.get("title")), walk.url(child.get("href")), walk.url(child.get("image"))
+                )
+            )
+
+
+def _person(item: _Item, element: etree._Element, walk: _Walk) -> None:
+    name = clean_text(_text(element))
+    if name:
+        item.persons.append(
+            Person(
+                name,
+                element.get("role"),
+                element.get("group"),
+                walk.url(element.get("img")),
+                walk.url(element.get("href")),
+            )
+        )
+
+
+def _episode_type(element: etree._Element, walk: _Walk) -> str | None:
+    value = _text(element).strip().lower()
+    return value if value in ("full", "trailer", "bonus") else None
+
+
+_COMMON_ITEM: dict[str, Handler] = {
+    "content:encoded": _first("content", _markup_of),
+    "itunes:summary": _first("summary", _markup_of),
+    "itunes:duration": _first("duration", lambda e, w: _text(e).strip()),
+    "itunes:image": _first("image", _href),
+    "media:thumbnail": _first("thumbnail", _url_attr),
+    "media:content": _media_content,
+    "media:group": _media_group,
+    "itunes:episode": _first("episode", lambda e, w: parse_positive_int(_text(e))),
+    "podcast:episode": _first("episode", lambda e, w: parse_positive_int(_text(e))),
+    "itunes:season": _first("season", lambda e, w: parse_positive_int(_text(e))),
+    "podcast:season": _first("season", lambda e, w: parse_positive_int(_text(e))),
+    "itunes:episodeType": _first("episode_type", _episode_type),
+    "itunes:explicit": _first("explicit", lambda e, w: parse_explicit(_text(e))),
+    "itunes:author": _first("author", _text_of),
+    "itunes:keywords": _keywords,
+    "podcast:transcript": _transcript,
+    "podcast:chapters": _chapters_link,
+    "psc:chapters": _psc_chapters,
+    "podcast:person": _person,
+}
+
+_ITEM: dict[str, Handler] = _COMMON_ITEM | {
+    "guid": _guid,
+    "title": _first("title", _text_of),
+    "link": _first("link", _url_text),
+    "atom:link": _atom_link_item,
+    "description": _first("description", _markup_of),
+    "pubDate": _first("date", _text_of),
+    "dc:date": _first("date", _text_of),
+    "enclosure": _enclosure,
+    "category": _category_item,
+    "dc:creator": _first("author", _text_of),
+}
+
+_ENTRY: dict[str, Handler] = _COMMON_ITEM | {
+    "atom:id": _first("guid", _text_of),
+    "atom:title": _first("title", lambda e, w: _text(e).strip()),
+    "atom:link": _atom_link_item,
+    "atom:summary": _first("description", _atom_text),
+    "atom:content": _first("content", _atom_text),
+    "atom:published": _first("date", _text_of),
+    "atom:updated": _first("updated", _text_of),
+    "atom:category": _category_item,
+    "atom:author": _atom_author,
+}
+
+
+def _listing(
+    channel: etree._Element,
+    item_parent_children: list[etree._Element],
+    channel_handlers: dict[str, Handler],
+    item_handlers: dict[str, Handler],
+    names: _Names,
+    context: ParseContext,
+) -> Listing:
+    walk = _Walk(names, context)
+    show = _Show()
+    item_name = "atom:entry" if item_handlers is _ENTRY else "item"
+    for child in channel:
+        handler = channel_handlers.get(names(child.tag))
+        if handler is not None:
+            handler(show, child, walk)
+    if show.language is None and channel.get("{http://www.w3.org/XML/1998/namespace}lang"):
+        show.language = channel.get("{http://www.w3.org/XML/1998/namespace}lang")
+    episodes = []
+    for element in item_parent_children:
+        if names(element.tag) != item_name:
+            continue
+        item = _Item()
+        for child in element:
+            handler = item_handlers.get(names(child.tag))
+            if handler is not None:
+                handler(item, child, walk)
+        episode = _episode(item, context)
+        if episode is not None:
+            episodes.append(episode)
+    info = ShowInfo(
+        title=clean_text(show.title) or None,
+        link=show.link,
+        description=clean_description(show.description or show.summary),
+        language=show.language,
+        image=show.image,
+        author=clean_text(show.author) or None,
+        owner=Owner(show.owner_name, show.owner_email) if show.owner_name or show.owner_email else None,
+        categories=tuple(dict.fromkeys(show.categories)),
+        explicit=show.explicit,
+        type=show.type if show.type in ("episodic", "serial") else None,
+        podcast_guid=show.podcast_guid,
+        new_feed_url=show.new_feed_url,
+        episode_count=len(episodes),
+    )
+    return Listing(show=info, episodes=unique_by_guid(episodes, context), warnings=tuple(context.warnings))
+
+
+def _episode(item: _Item, context: ParseContext) -> Episode | None:
+    enclosure = _pick_enclosure(item.enclosures or item.media)
+    title = episode_title(item.title, enclosure.url if enclosure else None)
+    if title is None:
+        context.warn("an item with neither title nor enclosure was skipped")
+        return None
+    raw_date = item.date or item.updated
+    published = parse_date(raw_date)
+    if raw_date and published is None:
+        context.warn(f"item {title!r}: unreadable or absurd date {raw_date[:60]!r} ignored")
+    duration = parse_duration(item.duration)
+    if item.duration and duration is None:
+        context.warn(f"item {title!r}: unreadable duration {item.duration[:40]!r} ignored")
+    guid = item.guid
+    derived = guid is None
+    if guid is None:
+        guid = derive_guid(context.show_id, enclosure.url if enclosure else None, item.link, title, published)
+    return Episode(
+        guid=guid,
+        title=title,
+        guid_is_permalink=False if derived else item.permalink,
+        guid_derived=derived,
+        link=item.link,
+        published=published,
+        description=clean_description(item.description or item.summary, context.strip),
+        content=clean_description(item.content, context.strip),
+        enclosure=enclosure,
+        duration=duration,
+        image=item.image or item.thumbnail,
+        episode=item.episode,
+        season=item.season,
+        episode_type=item.episode_type,
+        explicit=item.explicit,
+        author=clean_text(item.author) or None,
+        keywords=tuple(dict.fromkeys(item.keywords)),
+        categories=tuple(dict.fromkeys(item.categories)),
+        transcripts=tuple(item.transcripts),
+        chapters_link=item.chapters_link,
+        chapters=tuple(item.chapters),
+        persons=tuple(item.persons),
+    )
+
+
+def _pick_enclosure(enclosures: list[Enclosure]) -> Enclosure | None:
+    """The episode's one enclosure: the first audio file, else video, else the first."""
+    for prefix in ("audio/", "video/"):
+        for enclosure in enclosures:
+            if enclosure.type and enclosure.type.startswith(prefix):
+                return enclosure
+    return enclosures[0] if enclosures else None
+
+
+def _mime(declared: str | None, url: str) -> str | None:
+    """The declared MIME type, else one guessed from the file name."""
+    value = (declared or "").strip().lower()
+    if "/" in value:
+        return value
+    guessed, _ = mimetypes.guess_type(url.split("?", 1)[0], strict=False)
+    return guessed
