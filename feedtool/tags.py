@@ -1,0 +1,33 @@
+"""Pure tagging: a show's rules from config.yaml, plus upstream categories and keywords."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from feedtool.config import TagRule
+from feedtool.model import Episode
+from feedtool.normalize import html_to_text, slugify
+
+
+def tag_episode(episode: Episode, rules: Sequence[TagRule]) -> tuple[str, ...]:
+    """The sorted tags of an episode.
+
+    A rule tags an episode when any of its patterns is found in any of its fields
+    (title, description: the description's and the show notes' text). Upstream
+    categories and keywords become tags too, slugified.
+    """
+    tags = {slug for value in (*episode.categories, *episode.keywords) if (slug := slugify(value))}
+    if rules:
+        texts = {"title": episode.title, "description": description_text(episode)}
+        for rule in rules:
+            if any(p.search(texts[f]) for f in rule.fields for p in rule.patterns):
+                tags.add(rule.name)
+    return tuple(sorted(tags))
+
+
+def description_text(episode: Episode) -> str:
+    """The plain text of an episode's description and show notes, for matching."""
+    parts = [html_to_text(p) for p in (episode.description, episode.content) if p]
+    if len(parts) == 2 and parts[1].startswith(parts[0]):
+        return parts[1]  # the notes repeat the description: read it once
+    return "\n".join(parts)
