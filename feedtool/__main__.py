@@ -1,0 +1,5 @@
+"""``python -m feedtool``: the same as the ``feedtool`` command."""
+
+from feedtool.cli import main
+
+main()

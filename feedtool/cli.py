@@ -1,0 +1,246 @@
+"""The ``feedtool`` command: a thin click layer over the library.
+
+Exit codes: 0 success; 1 a source failed (the others were stored) or a lint error;
+2 a config or usage error; 3 another refresh holds the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from feedtool import __version__
+from feedtool.config import ENV_VAR, Config, load
+from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
+from feedtool.filters import REGEX_PARAMS, Filter, parse_filter
+from feedtool.normalize import format_clock, format_iso
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UsageProblem(click.ClickException):
+    """A config or usage error: exit code 2."""
+
+    exit_code = 2
+
+
+class Locked(click.ClickException):
+    exit_code = 3
+
+
+class State:
+    """The loaded config, read once on first use (``--help`` needs none)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load(self.path)
+            except ConfigError as exc:
+                raise UsageProblem(str(exc)) from exc
+        return self._config
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help=f"config file [default: ${ENV_VAR}, else ./config.yaml]",
+)
+@click.option("-v", "--verbose", count=True, help="more log output (-vv for debug)")
+@click.version_option(__version__, prog_name="feedtool")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """Republish podcast feeds: fetch, clean, merge, tag, filter, serve.
+
+    \b
+    Example:
+        feedtool --config config.yaml refresh
+        feedtool --config config.yaml serve
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = State(config_path)
+
+
+def filter_options(func: F) -> F:
+    """The filter flags shared by commands; same names and values as the query parameters."""
+    options = [
+        click.option("--tag", multiple=True, help="keep episodes with any of these tags (repeat or a,b)"),
+        click.option("--exclude-tag", multiple=True, help="drop episodes with any of these tags"),
+        click.option("--q", "q", help="words that must all appear in the title or description"),
+        click.option("--since", help="on or after this date (YYYY-MM-DD) or ISO 8601 time"),
+        click.option("--until", help="on or before this date or time"),
+        click.option("--min-duration", help="at least this long: seconds, 90m, 1h30m, 1:30:00"),
+        click.option("--max-duration", help="at most this long"),
+        click.option("--limit", help="at most this many episodes (1-1000)"),
+        click.option("--sort", help="newest (default) or oldest first"),
+        *[
+            click.option(f"--{name.replace('_', '-')}", name, help="RSSHub-style regex", hidden=True)
+            for name in REGEX_PARAMS
+        ],
+        click.option("--filter-time", help="RSSHub: only episodes of the last N seconds", hidden=True),
+        click.option("--filter-case-sensitive", help="RSSHub: true (default) or false", hidden=True),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _filter(params: dict[str, Any]) -> Filter:
+    """Filter flags (popped from params) as a Filter; a bad value is a usage error."""
+    names = ["tag", "exclude_tag", "q", "since", "until", "min_duration", "max_duration", "limit", "sort",
+             *REGEX_PARAMS, "filter_time", "filter_case_sensitive"]  # fmt: skip
+    values = {name: params.pop(name, None) for name in names}
+    try:
+        return parse_filter({k: v for k, v in values.items() if v not in (None, ())})
+    except FilterError as exc:
+        flag = "--" + exc.param.replace("_", "-")
+        raise UsageProblem(f"{flag} {exc.value!r}: expected {exc.accepted}") from exc
+
+
+@main.command()
+@click.argument("shows", nargs=-1)
+@click.option("--wait", is_flag=True, help="wait for a running refresh instead of exiting with code 3")
+@click.pass_obj
+def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
+    """Fetch every source of the named shows (default: all) and store what is new.
+
+    Prints one line per source (new / updated / unchanged / failed) and a summary.
+    Exits 0 when every source succeeded, 1 when any failed (the others are stored),
+    3 when another refresh is running.
+
+    \b
+    Example (crontab, every 30 minutes):
+        */30 * * * * feedtool --config /srv/feedtool/config.yaml refresh
+    """
+    from feedtool.refresh import refresh as run_refresh
+    from feedtool.refresh import refresh_lock
+
+    config = state.config
+    unknown = [s for s in shows if s not in config.shows]
+    if unknown:
+        raise UsageProblem(f"unknown show {', '.join(map(repr, unknown))} (configured: {', '.join(config.shows)})")
+    try:
+        with refresh_lock(config.store, wait=wait):
+            report = run_refresh(config, shows, on_result=lambda r: click.echo(r.describe()))
+    except LockedError as exc:
+        raise Locked(str(exc)) from exc
+    except FeedtoolError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("show")
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="a JSON array instead of a table")
+@click.pass_obj
+def episodes(state: State, /, show: str, as_json: bool, **params: Any) -> None:
+    """List the stored episodes of SHOW, newest first, filtered like the feeds.
+
+    \b
+    Example:
+        feedtool episodes interconnects --tag open-models --since 2026-01-01
+        feedtool episodes interconnects --json --limit 5
+    """
+    from feedtool.store import Store
+
+    flt = _filter(params)
+    config = state.config
+    if show not in config.shows:
+        raise UsageProblem(f"unknown show {show!r} (configured: {', '.join(config.shows)})")
+    try:
+        with Store(config.store) as store:
+            found = store.episodes(show, flt, regex_seconds=config.server.regex_timeout)
+    except FilterError as exc:
+        raise UsageProblem(str(exc)) from exc
+    except FeedtoolError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps([_episode_json(e) for e in found], ensure_ascii=False, indent=2))
+        return
+    for stored in found:
+        e = stored.data
+        date = stored.sort_time.strftime("%Y-%m-%d")
+        click.echo(f"{date}  {format_clock(e.duration):>8}  {','.join(stored.tags):<20.20}  {e.title}")
+
+
+def _episode_json(stored: Any) -> dict[str, Any]:
+    e = stored.data
+    return {
+        "guid": e.guid,
+        "title": e.title,
+        "published": format_iso(e.published),
+        "duration": e.duration,
+        "tags": sorted(stored.tags),
+        "enclosure": (
+            {"url": e.enclosure.url, "type": e.enclosure.type, "length": e.enclosure.length} if e.enclosure else None
+        ),
+        "link": e.link,
+        "image": e.image,
+        "description": e.description,
+    }
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_obj
+def serve(state: State, /, host: str, port: int) -> None:
+    """Serve the feeds with Flask's development server.
+
+    For production, run gunicorn (see the README):
+    FEEDTOOL_CONFIG=config.yaml gunicorn 'feedtool.web:create_app()'
+
+    \b
+    Example:
+        feedtool --config config.yaml serve --port 8000
+    """
+    from feedtool.web import create_app
+
+    app = create_app({"FEEDTOOL_CONFIG": str(state.config.path)})
+    click.echo(f"serving {', '.join(state.config.feed_names())} on http://{host}:{port}/")
+    app.run(host=host, port=port)
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="output folder")
+@click.option("--base-url", required=True, help="the URL the folder will be served at")
+@filter_options
+@click.pass_obj
+def export(state: State, /, out: Path, base_url: str, **params: Any) -> None:
+    """Write the site as static files: feeds, index.html and feeds.opml.
+
+    Each file is written atomically; files whose content did not change are left
+    untouched, so a CDN or rsync sees only real changes.
+
+    \b
+    Example:
+        feedtool export --out public --base-url https://feeds.example.org
+    """
+    from feedtool.export import export_site
+
+    flt = _filter(params)
+    if not base_url.startswith(("http://", "https://")):
+        raise UsageProblem(f"--base-url {base_url!r}: expected an http:// or https:// URL")
+    try:
+        written, kept = export_site(state.config, out, base_url.rstrip("/"), flt)
+    except FilterError as exc:
+        raise UsageProblem(str(exc)) from exc
+    except FeedtoolError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{out}: {written} files written, {kept} unchanged")

@@ -1,0 +1,253 @@
+"""The one user of requests: polite, bounded fetching of source listings.
+
+Polite: one session, a User-Agent that names feedtool, conditional GET, at most one
+request at a time per host, retries with exponential backoff and jitter, Retry-After
+honoured up to a cap. Bounded: connect and read timeouts, an overall deadline per
+source (retries and waits included), at most 5 redirects, and a size limit counted
+on the decompressed body while it streams, so a huge or gzip-bomb body is never
+held whole.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from feedtool import HOMEPAGE, __version__
+from feedtool.config import FetchConfig
+from feedtool.errors import FetchError
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+CHUNK = 64 * 1024
+USER_AGENT = f"feedtool/{__version__} (+{HOMEPAGE})"
+
+
+@dataclass(frozen=True)
+class Response:
+    """A fetched body (status 200) or a 'not modified' answer (status 304)."""
+
+    status: int
+    body: bytes
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    charset: str | None = None
+    permanent_redirect: str | None = None
+
+
+class HostLimiter:
+    """At most one request at a time per host, across the threads of one refresh."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def hold(self, url: str, timeout: float) -> Iterator[None]:
+        """Wait (at most timeout seconds) for the host of url, and hold it."""
+        host = (urlsplit(url).hostname or "").lower()
+        with self._guard:
+            lock = self._locks.setdefault(host, threading.Lock())
+        if not lock.acquire(timeout=max(timeout, 0)):
+            raise FetchError(f"gave up waiting for another request to {host} to finish")
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+class _Retry(Exception):
+    """An attempt failed in a way worth trying again (after ``wait`` seconds, if set)."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+class Fetcher:
+    """Fetches source listings by URL or local path, within the configured bounds."""
+
+    def __init__(self, config: FetchConfig, limiter: HostLimiter | None = None) -> None:
+        self.config = config
+        self.limiter = limiter or HostLimiter()
+        self.session = requests.Session()
+        self.session.max_redirects = MAX_REDIRECTS
+        self.session.headers.update({"User-Agent": config.user_agent or USER_AGENT, "Accept-Encoding": "gzip"})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get(self, location: str, *, etag: str | None = None, last_modified: str | None = None) -> Response:
+        """Fetch a URL (conditionally, when etag or last_modified are given) or read a file."""
+        if not location.startswith(("http://", "https://")):
+            return self._read_file(location)
+        deadline = time.monotonic() + self.config.deadline
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(location, headers, deadline)
+            except _Retry as problem:
+                remaining = deadline - time.monotonic()
+                if attempt >= self.config.retries:
+                    raise FetchError(f"{problem} (gave up after {attempt} tries)") from None
+                wait = problem.wait if problem.wait is not None else _backoff(attempt)
+                if wait > remaining:
+                    raise FetchError(f"{problem}; a retry in {wait:.0f} s would pass the deadline") from None
+                log.info("%s: %s; retrying in %.1f s", location, problem, wait)
+                time.sleep(wait)
+
+    def _attempt(self, url: str, headers: dict[str, str], deadline: float) -> Response:
+        """One request, run in a helper thread so the deadline holds even while
+        a server trickles its headers one byte at a time."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"no answer within the deadline of {self.config.deadline:g} s")
+        outcome: list[Response | BaseException] = []
+        with self.limiter.hold(url, remaining):
+            worker = threading.Thread(
+                target=self._run, args=(url, headers, deadline, outcome), daemon=True, name=f"fetch {url}"
+            )
+            worker.start()
+            worker.join(max(deadline - time.monotonic(), 0))
+        if not outcome:
+            raise FetchError(f"no complete answer within the deadline of {self.config.deadline:g} s")
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _run(self, url: str, headers: dict[str, str], deadline: float, outcome: list[Any]) -> None:
+        try:
+            outcome.append(self._request(url, headers, deadline))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcome.append(exc)
+
+    def _request(self, url: str, headers: dict[str, str], deadline: float) -> Response:
+        remaining = max(deadline - time.monotonic(), 0.01)
+        timeout = (min(self.config.connect_timeout, remaining), min(self.config.read_timeout, remaining))
+        try:
+            response = self.session.get(url, headers=headers, timeout=timeout, stream=True)
+        except requests.TooManyRedirects as exc:
+            raise FetchError(f"more than {MAX_REDIRECTS} redirects (a redirect loop?)") from exc
+        except requests.Timeout as exc:
+            raise _Retry(f"timed out: {_reason(exc)}") from exc
+        except requests.ConnectionError as exc:
+            raise _Retry(f"connection failed: {_reason(exc)}") from exc
+        except requests.RequestException as exc:
+            raise FetchError(f"request failed: {_reason(exc)}") from exc
+        with response:
+            moved = _permanent_redirect(response)
+            if response.status_code == 304:
+                return Response(304, b"", response.url, _header(response, "ETag"),
+                                _header(response, "Last-Modified"), None, moved)  # fmt: skip
+            if response.status_code in (429, 503) or response.status_code >= 500:
+                wait = _retry_after(response.headers.get("Retry-After"), self.config.retry_after_cap)
+                raise _Retry(f"HTTP {response.status_code} {response.reason}", wait)
+            if response.status_code >= 400:
+                raise FetchError(f"HTTP {response.status_code} {response.reason}")
+            if response.status_code != 200:
+                raise FetchError(f"unexpected HTTP {response.status_code} {response.reason}")
+            body = self._read_body(response, deadline)
+            return Response(
+                200,
+                body,
+                response.url,
+                _header(response, "ETag"),
+                _header(response, "Last-Modified"),
+                response.encoding if "charset" in response.headers.get("Content-Type", "") else None,
+                moved,
+            )
+
+    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        limit = self.config.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
+            raise FetchError(f"the body ({int(declared):,} bytes) is larger than the limit of {limit:,} bytes")
+        chunks = []
+        size = 0
+        try:
+            for chunk in response.iter_content(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(f"the body is larger than the limit of {limit:,} bytes; stopped reading")
+                if time.monotonic() > deadline:
+                    raise FetchError(f"the body did not arrive within the deadline of {self.config.deadline:g} s")
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise _Retry(f"connection broken while reading the body: {_reason(exc)}") from exc
+        return b"".join(chunks)
+
+    def _read_file(self, path: str) -> Response:
+        try:
+            with Path(path).open("rb") as handle:
+                body = handle.read(self.config.max_bytes + 1)
+        except OSError as exc:
+            raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if len(body) > self.config.max_bytes:
+            raise FetchError(f"the file is larger than the limit of {self.config.max_bytes:,} bytes")
+        return Response(200, body, path)
+
+
+def _header(response: requests.Response, header: str) -> str | None:
+    value = response.headers.get(header)
+    return value.strip() if value and value.strip() else None
+
+
+def _permanent_redirect(response: requests.Response) -> str | None:
+    """The final URL when every redirect on the way was permanent (301, 308)."""
+    if response.history and all(r.status_code in (301, 308) for r in response.history):
+        return response.url
+    return None
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: up to 1, 2, 4 ... seconds."""
+    return random.uniform(0.1, 2.0 ** (attempt - 1))  # noqa: S311 - not for security
+
+
+def _retry_after(value: str | None, cap: float) -> float | None:
+    """Seconds a Retry-After header asks for (delta or HTTP date), capped; None if absent.
+
+    >>> _retry_after("7", 60), _retry_after("600", 60), _retry_after(None, 60)
+    (7.0, 60.0, None)
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), cap)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return min(max((moment - datetime.now(UTC)).total_seconds(), 0.0), cap)
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost, most specific message of a requests exception chain."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc)
+    return text.split(": ", 1)[-1] if text.startswith("<") else text
