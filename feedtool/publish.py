@@ -1,0 +1,233 @@
+"""From the store to finished feeds: documents, rendering, validators, the render cache.
+
+Shared by the web app and ``feedtool export``, so that both give the same bytes for
+the same feed, filter and self link. A feed's ETag is derived from what decides its
+bytes (feed, format, filter, self link, the show's store version, the config), so a
+conditional request is answered without rendering; rendered bytes are cached under
+the same key, and a refresh that changes a show bumps its version, in another
+process too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from feedtool import __version__
+from feedtool.config import Config, FeedConfig
+from feedtool.filters import Filter, combine
+from feedtool.model import ShowInfo, SourceState
+from feedtool.normalize import html_to_text
+from feedtool.render import FeedDocument, atom, html, jsonfeed, opml, rss
+from feedtool.store import Store
+
+FORMATS: dict[str, tuple[Callable[[FeedDocument], bytes], str]] = {
+    "rss": (rss.render, rss.CONTENT_TYPE),
+    "atom": (atom.render, atom.CONTENT_TYPE),
+    "json": (jsonfeed.render, jsonfeed.CONTENT_TYPE),
+}
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a conditional request is checked against, known before rendering."""
+
+    etag: str  # strong, quoted
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    content_type: str
+    validators: Validators
+
+
+class RenderCache:
+    """Rendered feeds by key, least recently used dropped beyond a byte budget."""
+
+    def __init__(self, max_bytes: int = 64 * 2**20) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, Rendered] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> Rendered | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return item
+
+    def put(self, key: str, item: Rendered) -> None:
+        if len(item.body) > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= len(old.body)
+            self._items[key] = item
+            self._size += len(item.body)
+            while self._size > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped.body)
+
+
+class UnknownFeed(LookupError):
+    """No show or named feed has this name."""
+
+
+def feed_url(base_url: str, name: str, fmt: str, flt: Filter = Filter()) -> str:  # noqa: B008
+    """The canonical URL of a feed under a base URL.
+
+    >>> feed_url("https://f.example", "show", "rss", Filter(tags=("a", "b")))
+    'https://f.example/feeds/show.rss?tag=a%2Cb'
+    """
+    query = flt.query()
+    return f"{base_url.rstrip('/')}/feeds/{name}.{fmt}" + (f"?{urlencode(query)}" if query else "")
+
+
+class Publisher:
+    """Feeds of one config and store."""
+
+    def __init__(self, config: Config, store: Store, cache: RenderCache | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.cache = cache if cache is not None else RenderCache()
+        try:
+            self._config_time = datetime.fromtimestamp(int(config.path.stat().st_mtime), UTC)
+        except OSError:
+            self._config_time = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def feed_config(self, name: str) -> FeedConfig:
+        feed = self.config.feed(name)
+        if feed is None:
+            raise UnknownFeed(name)
+        return feed
+
+    def validators(self, name: str, fmt: str, flt: Filter, self_url: str) -> Validators:
+        """ETag and Last-Modified of a feed, from one cheap query."""
+        feed = self.feed_config(name)
+        version, changed = self.store.version(feed.show)
+        key = "\0".join((__version__, self.config.digest, name, fmt, urlencode(flt.query()), self_url, str(version)))
+        etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+        last_modified = max(changed or self._config_time, self._config_time)
+        return Validators(etag, last_modified)
+
+    def feed(self, name: str, fmt: str, flt: Filter, self_url: str) -> Rendered:
+        """A feed's bytes, from the render cache when the store has not changed."""
+        validators = self.validators(name, fmt, flt, self_url)
+        cached = self.cache.get(validators.etag)
+        if cached is not None:
+            return cached
+        render, content_type = FORMATS[fmt]
+        document = self.document(name, flt, self_url, validators.last_modified)
+        rendered = Rendered(render(document), content_type, validators)
+        self.cache.put(validators.etag, rendered)
+        return rendered
+
+    def document(self, name: str, flt: Filter, self_url: str, updated: datetime) -> FeedDocument:
+        """What a feed shows: the show's metadata and the episodes that pass both the
+        named feed's filter and the request's."""
+        feed = self.feed_config(name)
+        show_config = self.config.shows[feed.show]
+        show = self.store.show(feed.show)
+        info = show.info if show is not None else None
+        combined = combine((feed.filter, flt))
+        episodes = self.store.episodes(
+            feed.show,
+            combined,
+            cap=show_config.cap,
+            regex_seconds=self.config.server.regex_timeout,
+        )
+        title = self.title(name)
+        label = flt.describe()
+        if label:
+            title = f"{title} ({label})"
+        upstream = html_to_text(info.description) if info and info.description else None
+        description = feed.description or upstream or title
+        return FeedDocument(
+            name=name,
+            title=title,
+            description=description,
+            self_url=self_url,
+            home_url=(info.link if info and info.link else None) or self.home_url(self_url),
+            info=info or ShowInfo(),
+            episodes=episodes,
+            updated=updated,
+        )
+
+    def home_url(self, self_url: str) -> str:
+        """feedtool's own index page, for shows that have no website."""
+        if self.config.base_url:
+            return self.config.base_url + "/"
+        return self_url.split("/feeds/", 1)[0] + "/"
+
+    # --- the index page and OPML ----------------------------------------------------
+
+    def index(self, base_url: str, now: datetime) -> bytes:
+        """The HTML index of every show and named feed."""
+        sections = []
+        for show_id, show_config in self.config.shows.items():
+            show = self.store.show(show_id)
+            info = show.info if show is not None else ShowInfo()
+            states = {(s.kind, s.location): s for s in self.store.source_states(show_id)}
+            named = [
+                html.FeedLinks(f.name, self.title(f.name), self._urls(base_url, f.name), f.filter.describe())
+                for f in self.config.feeds.values()
+                if f.show == show_id
+            ]
+            sections.append(
+                html.ShowSection(
+                    id=show_id,
+                    feed=html.FeedLinks(show_id, self.title(show_id), self._urls(base_url, show_id)),
+                    website=info.link,
+                    description=html_to_text(info.description or ""),
+                    episode_count=self.store.count(show_id),
+                    tags=[
+                        html.TagLink(tag, count, feed_url(base_url, show_id, "rss", Filter(tags=(tag,))))
+                        for tag, count in self.store.tag_counts(show_id).items()
+                    ],
+                    latest=self.store.episodes(show_id, Filter(limit=self.config.server.latest))
+                    if self.config.server.latest
+                    else [],
+                    sources=[
+                        states.get((s.kind, s.location), SourceState(show_id, s.kind, s.location))
+                        for s in show_config.sources
+                    ],
+                    named=named,
+                )
+            )
+        return html.render(sections, f"{base_url}/feeds.opml", now)
+
+    def opml(self, base_url: str) -> bytes:
+        """Every show and named feed as an OPML 2.0 subscription list."""
+        outlines = []
+        for name in self.config.feed_names():
+            show = self.store.show(self.feed_config(name).show)
+            website = show.info.link if show is not None else None
+            outlines.append(opml.Outline(self.title(name), feed_url(base_url, name, "rss"), website))
+        return opml.render("feedtool feeds", outlines, self._config_time)
+
+    def title(self, name: str) -> str:
+        """A feed's title before any request filter."""
+        feed = self.feed_config(name)
+        show = self.store.show(feed.show)
+        show_title = self.config.shows[feed.show].title or (show.info.title if show else None) or feed.show
+        if feed.title:
+            return feed.title
+        label = feed.filter.describe()
+        return f"{show_title} ({label})" if label else show_title
+
+    def _urls(self, base_url: str, name: str) -> dict[str, str]:
+        return {fmt: feed_url(base_url, name, fmt) for fmt in FORMATS}

@@ -1,0 +1,232 @@
+"""The Flask app: feeds, the index page, OPML and a health check, with HTTP caching.
+
+``create_app()`` reads the config named by ``FEEDTOOL_CONFIG`` (or ./config.yaml)
+and fails at start-up if it is invalid. Each request opens the store on ``g``;
+rendered feeds are cached per process and keyed by the store's version, so a
+refresh in another process shows up on the next request. Errors are short plain
+text; nothing a client sends makes the app answer 500. No route fetches a URL.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from feedtool import __version__
+from feedtool.config import Config, config_path, load
+from feedtool.errors import FilterError, StoreError
+from feedtool.filters import parse_filter
+from feedtool.publish import FORMATS, Publisher, RenderCache, Rendered, UnknownFeed, Validators
+from feedtool.render import html, opml
+from feedtool.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Bodies smaller than this are sent uncompressed: gzip would not pay.
+GZIP_MIN = 1024
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The feedtool web app for the config at FEEDTOOL_CONFIG (or test_config's)."""
+    app = Flask(__name__)
+    app.config.from_mapping(FEEDTOOL_CONFIG=str(config_path()), RENDER_CACHE_BYTES=64 * 2**20)
+    if test_config is not None:
+        app.config.update(test_config)
+    config: Config = load(app.config["FEEDTOOL_CONFIG"])
+    app.extensions["feedtool"] = config
+    app.extensions["feedtool.cache"] = RenderCache(app.config["RENDER_CACHE_BYTES"])
+    app.teardown_appcontext(_close_store)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(StoreError, _store_error)
+    app.register_error_handler(Exception, _unexpected)
+    app.add_url_rule("/", "index", index)
+    app.add_url_rule("/feeds.opml", "opml", feeds_opml)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/feeds/<name>.<fmt>", "feed", feed)
+    return app
+
+
+def _config() -> Config:
+    config: Config = current_app.extensions["feedtool"]
+    return config
+
+
+def _publisher() -> Publisher:
+    if "publisher" not in g:
+        g.store = Store(_config().store)
+        g.publisher = Publisher(_config(), g.store, current_app.extensions["feedtool.cache"])
+    publisher: Publisher = g.publisher
+    return publisher
+
+
+def _close_store(exc: BaseException | None = None) -> None:
+    store = g.pop("store", None)
+    if store is not None:
+        store.close()
+
+
+def _base_url() -> str:
+    """Where feedtool is served: base_url from the config, else the request's host."""
+    return _config().base_url or request.host_url.rstrip("/")
+
+
+def _self_url() -> str:
+    """The URL that was asked for, under the configured base URL if any."""
+    base = _config().base_url
+    if base is None:
+        return request.url
+    query = request.query_string.decode("utf-8", "replace")
+    return f"{base}{request.path}" + (f"?{query}" if query else "")
+
+
+# --- routes -------------------------------------------------------------------------
+
+
+def feed(name: str, fmt: str) -> Response:
+    """GET /feeds/<name>.<rss|atom|json>, filtered by the query parameters."""
+    if fmt not in FORMATS or _config().feed(name) is None:
+        return _text(404, f"no feed {name}.{fmt}: see / for the list")
+    try:
+        flt = parse_filter(request.args.to_dict(flat=False))
+    except FilterError as exc:
+        return _text(400, f"{exc}\n")
+    publisher = _publisher()
+    self_url = _self_url()
+    try:
+        validators = publisher.validators(name, fmt, flt, self_url)
+    except UnknownFeed:
+        return _text(404, f"no feed {name}.{fmt}")
+    compress = _accepts_gzip()
+    etag = _variant_etag(validators.etag, compress)
+    if _not_modified(validators, etag):
+        return _with_validators(Response(status=304), validators, etag)
+    try:
+        rendered = publisher.feed(name, fmt, flt, self_url)
+    except FilterError as exc:
+        return _text(400, f"{exc}\n")
+    return _send(rendered, compress, etag)
+
+
+def index() -> Response:
+    """GET /: every show and named feed, with subscribe links and refresh status."""
+    body = _publisher().index(_base_url(), datetime.now(UTC))
+    return Response(body, content_type=html.CONTENT_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+def feeds_opml() -> Response:
+    """GET /feeds.opml: every feed, for importing into a podcast app."""
+    body = _publisher().opml(_base_url())
+    return Response(body, content_type=opml.CONTENT_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+def healthz() -> Response:
+    """GET /healthz: each source's last refresh; 503 when one has not succeeded lately."""
+    config = _config()
+    now = datetime.now(UTC)
+    limit = timedelta(seconds=config.server.stale_after)
+    states = {(s.show_id, s.kind, s.location): s for s in _publisher().store.source_states()}
+    sources = []
+    healthy = True
+    for show in config.shows.values():
+        for source in show.sources:
+            state = states.get((show.id, source.kind, source.location))
+            success = state.last_success if state else None
+            fresh = success is not None and now - success <= limit
+            healthy = healthy and fresh
+            sources.append(
+                {
+                    "show": show.id,
+                    "kind": source.kind.key,
+                    "location": source.location,
+                    "status": state.status if state else None,
+                    "last_attempt": _iso(state.last_attempt if state else None),
+                    "last_success": _iso(success),
+                    "error": state.error if state else None,
+                    "fresh": fresh,
+                }
+            )
+    response = jsonify({"status": "ok" if healthy else "stale", "version": __version__, "sources": sources})
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- HTTP caching -------------------------------------------------------------------
+
+
+def _accepts_gzip() -> bool:
+    return request.accept_encodings["gzip"] > 0
+
+
+def _variant_etag(etag: str, compressed: bool) -> str:
+    """Strong ETags differ per content coding (RFC 9110, 8.8.3)."""
+    return etag[:-1] + '-gzip"' if compressed else etag
+
+
+def _not_modified(validators: Validators, etag: str) -> bool:
+    """If-None-Match decides when present; else If-Modified-Since (RFC 9110, 13.2.2)."""
+    if_none_match = request.if_none_match
+    if if_none_match:
+        if if_none_match.star_tag:
+            return True
+        return any(if_none_match.contains_weak(tag.strip('"')) for tag in (etag, validators.etag))
+    since = request.if_modified_since
+    if since is not None:
+        return validators.last_modified.replace(microsecond=0) <= since.astimezone(UTC)
+    return False
+
+
+def _with_validators(response: Response, validators: Validators, etag: str) -> Response:
+    response.headers["ETag"] = etag
+    response.last_modified = validators.last_modified
+    response.headers["Cache-Control"] = f"public, max-age={_config().server.max_age}"
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
+def _send(rendered: Rendered, compress: bool, etag: str) -> Response:
+    body = rendered.body
+    response = Response(content_type=rendered.content_type)
+    if compress and len(body) >= GZIP_MIN:
+        cache: RenderCache = current_app.extensions["feedtool.cache"]
+        packed = cache.get(etag)
+        if packed is None:
+            packed = Rendered(gzip.compress(body, compresslevel=6, mtime=0), rendered.content_type, rendered.validators)
+            cache.put(etag, packed)
+        response.set_data(packed.body)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response.set_data(body)
+        etag = rendered.validators.etag
+    return _with_validators(response, rendered.validators, etag)
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+def _text(status: int, message: str) -> Response:
+    return Response(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _http_error(exc: HTTPException) -> Response:
+    return _text(exc.code or 500, f"{exc.code} {exc.name}\n")
+
+
+def _store_error(exc: StoreError) -> Response:
+    log.error("store unavailable: %s", exc)
+    return _text(503, "the store is unavailable; try again shortly\n")
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unexpected error on %s", request.path)
+    return _text(500, "internal error\n")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
