@@ -115,6 +115,7 @@ def format_clock(seconds: int | None) -> str:
 
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
 _UNIX = re.compile(r"\d{9,13}")
+_RFC822_YEAR = re.compile(r"\d{1,2}[\s-]+[A-Za-z]{3,}[\s-]+(\d{2,4})\b")
 
 
 def parse_date(text: str | None) -> datetime | None:
@@ -161,9 +162,16 @@ def _parse_date_forms(value: str) -> datetime | None:
     except ValueError:
         pass
     try:
-        return parsedate_to_datetime(value)
+        parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         pass
+    else:
+        # email.utils reads a four-digit year below 100 ("0001") as 20xx; such a year
+        # is garbage, not this century.
+        year = _RFC822_YEAR.search(value)
+        if year and len(year.group(1)) == 4 and int(year.group(1)) != parsed.year:
+            return None
+        return parsed
     # feedparser knows many more real-world variants (military zones, asctime, W3DTF,
     # localized month names); it returns a UTC struct_time.
     struct = feedparser.datetimes._parse_date(value)
@@ -207,7 +215,13 @@ def clean_text(text: str | None, limit: int = MAX_TITLE) -> str:
     """
     if not text:
         return ""
-    plain = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", text))).strip()
+    plain = _TAG.sub(" ", text)
+    for _ in range(3):  # titles escaped twice or thrice upstream ("&amp;amp;") are common
+        decoded = html.unescape(plain)
+        if decoded == plain:
+            break
+        plain = _TAG.sub(" ", decoded)
+    plain = _SPACE.sub(" ", plain).strip()
     if len(plain) > limit:
         log.warning("text of %d characters cut to %d", len(plain), limit)
         plain = plain[:limit].rstrip()
@@ -308,14 +322,23 @@ def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
 BUILTIN_PATTERNS = compile_patterns(BUILTIN_BOILERPLATE)
 
 
-def clean_description(raw: str | None, patterns: Sequence[re.Pattern[str]] = ()) -> str | None:
-    """Any description (plain text or HTML) as safe HTML without boilerplate, or None."""
+def clean_description(
+    raw: str | None, patterns: Sequence[re.Pattern[str]] = (), *, plain: bool = False
+) -> str | None:
+    """A description as safe HTML without boilerplate, or None.
+
+    ``plain`` says the source gives plain text (markup-like text stays text);
+    otherwise HTML is recognized by its tags and entities.
+
+    >>> clean_description("Use <b> for bold", plain=True)
+    '<p>Use &lt;b&gt; for bold</p>'
+    """
     if raw is None or not raw.strip():
         return None
     if len(raw) > MAX_DESCRIPTION:
         log.warning("description of %d characters cut to %d", len(raw), MAX_DESCRIPTION)
         raw = raw[:MAX_DESCRIPTION]
-    markup = sanitize_html(raw) if is_html(raw) else text_to_html(raw)
+    markup = text_to_html(raw) if plain or not is_html(raw) else sanitize_html(raw)
     markup = strip_boilerplate(markup, (*BUILTIN_PATTERNS, *patterns))
     return markup or None
 

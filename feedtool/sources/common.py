@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -74,3 +75,16 @@ def resolve_url(base: str, url: str | None) -> str | None:
     if base.startswith(("http://", "https://")):
         return urljoin(base, value)
     return value
+
+
+def guess_type(declared: str | None, url: str) -> str | None:
+    """An enclosure's MIME type: the declared one, else one guessed from the file name.
+
+    >>> guess_type(None, "https://cdn.example/ep.m4a?x=1"), guess_type("Audio/MPEG", "x")
+    ('audio/mp4', 'audio/mpeg')
+    """
+    value = (declared or "").strip().lower()
+    if "/" in value:
+        return value
+    guessed, _ = mimetypes.guess_type(urlsplit(url).path, strict=False)
+    return guessed

@@ -57,7 +57,7 @@ def parse(data: bytes, context: ParseContext) -> Listing:
     info = ShowInfo(
         title=show.title,
         link=website,
-        description=clean_description(about),
+        description=clean_description(about, plain=True),
         author=show.author,
         categories=show.categories,
         episode_count=show.episode_count,
@@ -113,7 +113,7 @@ def _episode(lines: Sequence[str], start: int, end: int, context: ParseContext) 
         guid_is_permalink=False,
         guid_derived=True,
         published=published,
-        description=clean_description("\n".join(body), context.strip),
+        description=clean_description("\n".join(body), context.strip, plain=True),
         duration=duration,
     )
 

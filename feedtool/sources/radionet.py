@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from feedtool.errors import ParseError
 from feedtool.model import Enclosure, Episode, Listing, ShowInfo
 from feedtool.normalize import clean_description, clean_text, derive_guid, parse_date
-from feedtool.sources.common import ParseContext, resolve_url, unique_by_guid
+from feedtool.sources.common import ParseContext, guess_type, resolve_url, unique_by_guid
 
 PAGE_SIZE = 50
 #: Paging stops after this many API pages (PAGE_SIZE * MAX_PAGES episodes).
@@ -148,17 +148,16 @@ def _episode(obj: Any, index: int, context: ParseContext) -> Episode:
         else None
     )
     description = obj.get("description")
-    image = next(
-        (obj[k] for k in ("logo300x300", "logo630x630", "parentLogo300x300") if isinstance(obj.get(k), str)), None
-    )
+    # The episode's own artwork, if the object has one; parentLogo* is the show's.
+    image = next((obj[k] for k in ("logo630x630", "logo300x300") if isinstance(obj.get(k), str)), None)
     return Episode(
         guid=derive_guid(context.show_id, url, None, title, published),
         title=title,
         guid_is_permalink=False,
         guid_derived=True,
         published=published,
-        description=clean_description(description if isinstance(description, str) else None, context.strip),
-        enclosure=Enclosure(url) if url else None,
+        description=clean_description(description if isinstance(description, str) else None, context.strip, plain=True),
+        enclosure=Enclosure(url, guess_type(None, url)) if url else None,
         duration=seconds,
         image=image,
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import codecs
 import html
 import html.entities
-import mimetypes
 import re
 from collections.abc import Callable
 from typing import Any
@@ -46,7 +45,7 @@ from feedtool.normalize import (
     parse_length,
     parse_positive_int,
 )
-from feedtool.sources.common import ParseContext, episode_title, resolve_url, unique_by_guid
+from feedtool.sources.common import ParseContext, episode_title, guess_type, resolve_url, unique_by_guid
 
 NAMESPACES = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -122,7 +121,7 @@ def _new_parser() -> etree.XMLParser:
         load_dtd=False,
         remove_comments=True,
         remove_pis=True,
-        collect_ids=False,
+        # collect_ids=False would make libxml2 try to load an external DTD.
     )
 
 
@@ -461,14 +460,14 @@ def _guid(item: _Item, element: etree._Element, walk: _Walk) -> None:
 def _enclosure(item: _Item, element: etree._Element, walk: _Walk) -> None:
     url = walk.url(element.get("url"))
     if url:
-        item.enclosures.append(Enclosure(url, _mime(element.get("type"), url), parse_length(element.get("length"))))
+        item.enclosures.append(Enclosure(url, guess_type(element.get("type"), url), parse_length(element.get("length"))))
 
 
 def _media_content(item: _Item, element: etree._Element, walk: _Walk) -> None:
     url = walk.url(element.get("url"))
     if url:
         size = parse_length(element.get("fileSize"))
-        item.media.append(Enclosure(url, _mime(element.get("type"), url), size))
+        item.media.append(Enclosure(url, guess_type(element.get("type"), url), size))
 
 
 def _media_group(item: _Item, element: etree._Element, walk: _Walk) -> None:
@@ -486,7 +485,7 @@ def _atom_link_item(item: _Item, element: etree._Element, walk: _Walk) -> None:
     if not url:
         return
     if rel == "enclosure":
-        item.enclosures.append(Enclosure(url, _mime(element.get("type"), url), parse_length(element.get("length"))))
+        item.enclosures.append(Enclosure(url, guess_type(element.get("type"), url), parse_length(element.get("length"))))
     elif rel == "alternate" and item.link is None:
         item.link = url
 
@@ -688,12 +687,3 @@ def _pick_enclosure(enclosures: list[Enclosure]) -> Enclosure | None:
             if enclosure.type and enclosure.type.startswith(prefix):
                 return enclosure
     return enclosures[0] if enclosures else None
-
-
-def _mime(declared: str | None, url: str) -> str | None:
-    """The declared MIME type, else one guessed from the file name."""
-    value = (declared or "").strip().lower()
-    if "/" in value:
-        return value
-    guessed, _ = mimetypes.guess_type(url.split("?", 1)[0], strict=False)
-    return guessed

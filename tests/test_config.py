@@ -1,0 +1,169 @@
+"""config.yaml: the repository's own config, and every kind of mistake reported at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from feedtool.cli import main
+from feedtool.config import DEFAULT_RADIONET_API, load
+from feedtool.errors import ConfigError
+from feedtool.model import SourceKind
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_repository_config_configures_interconnects() -> None:
+    config = load(ROOT / "config.yaml")
+    show = config.shows["interconnects"]
+    assert [(s.kind, s.location) for s in show.sources] == [
+        (SourceKind.RSS, "https://api.substack.com/feed/podcast/48206.rss"),
+        (SourceKind.RADIONET, "https://www.radio.net/podcast/interconnects"),
+    ]
+    assert show.sources[1].api == DEFAULT_RADIONET_API
+    assert [t.name for t in show.tags] == ["open-models"]
+    feed = config.feeds["interconnects-open-models"]
+    assert feed.show == "interconnects"
+    assert feed.filter.tags == ("open-models",)
+    assert config.store == (ROOT / "feedtool.sqlite").resolve()
+
+
+def test_example_config_loads() -> None:
+    config = load(ROOT / "examples" / "config.yaml")
+    assert {s.kind for show in config.shows.values() for s in show.sources} == set(SourceKind)
+
+
+def test_paths_are_relative_to_the_config_file(write_config: Callable[[str], Path]) -> None:
+    path = write_config(
+        """
+        store: data/store.sqlite
+        shows:
+          s:
+            sources:
+              - listing: saved/s.txt
+        """
+    )
+    config = load(path)
+    assert config.store == path.parent / "data" / "store.sqlite"
+    assert config.shows["s"].sources[0].location == str(path.parent / "saved" / "s.txt")
+
+
+def test_config_path_defaults_to_environment(monkeypatch: pytest.MonkeyPatch, write_config: Callable[[str], Path]) -> None:
+    path = write_config("shows: {s: {sources: [{listing: x.txt}]}}")
+    monkeypatch.setenv("FEEDTOOL_CONFIG", str(path))
+    assert "s" in load().shows
+    monkeypatch.delenv("FEEDTOOL_CONFIG")
+    monkeypatch.chdir(path.parent)
+    assert "s" in load().shows
+
+
+BAD = """
+store: 42
+colour: blue
+fetch:
+  deadline: -1
+  max_bytes: lots
+shows:
+  interconnects:
+    sources:
+      - rss: https://api.substack.com/feed/podcast/48206.rss
+      - rsss: https://example.com/feed
+      - rss: htp://nowhere
+      - radionet: https://www.radio.net/not-a-podcast
+      - {rss: "https://a.example/x.rss", listing: x.txt}
+    tags:
+      open-models:
+        match: ['open (models', 'fine']
+        fields: [title, body]
+      Bad Tag:
+        match: [x]
+    strip: ['[unclosed']
+    cap: 0
+  Bad_Id:
+    sources: [{listing: x.txt}]
+  empty:
+    sources: []
+feeds:
+  interconnects:
+    show: interconnects
+  lonely:
+    show: nobody
+    filter: {tag: open-models, limit: 5000, colour: red}
+  no-show:
+    title: x
+"""
+
+EXPECTED_PROBLEMS = [
+    "store: expected a non-empty string, got a number",
+    "colour: unknown key",
+    "fetch.deadline: expected a number from 0.1 to 3600, got -1",
+    "fetch.max_bytes: expected a size in bytes",
+    "shows.interconnects.sources[1]: unknown source kind 'rsss'",
+    "shows.interconnects.sources[2].rss: bad URL 'htp://nowhere'",
+    "shows.interconnects.sources[3].radionet: 'https://www.radio.net/not-a-podcast' is not a podcast page",
+    "shows.interconnects.sources[4]: one kind per source, got rss, listing",
+    "shows.interconnects.tags.open-models.match[0]: bad regex 'open (models'",
+    "shows.interconnects.tags.open-models.fields[1]: unknown field 'body'",
+    "shows.interconnects.tags.Bad Tag: bad id 'Bad Tag'",
+    "shows.interconnects.strip[0]: bad regex '[unclosed'",
+    "shows.interconnects.cap: expected a whole number from 1 to 10000000, got 0",
+    "shows.Bad_Id: bad id 'Bad_Id'",
+    "shows.empty.sources: missing",
+    "feeds.interconnects: duplicate id: 'interconnects' is already a show",
+    "feeds.lonely.show: unknown show 'nobody'",
+    "feeds.lonely.filter.colour: unknown filter parameter",
+    "feeds.lonely.filter.limit: '5000': expected a whole number from 1 to 1000",
+    "feeds.no-show.show: missing",
+]
+
+
+def test_bad_config_lists_every_problem_with_its_location(write_config: Callable[[str], Path]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(write_config(BAD))
+    message = str(info.value)
+    for problem in EXPECTED_PROBLEMS:
+        assert problem in message
+    assert len(info.value.problems) == len(EXPECTED_PROBLEMS)
+
+
+def test_bad_config_exits_with_code_2(write_config: Callable[[str], Path], runner: CliRunner) -> None:
+    path = write_config(BAD)
+    result = runner.invoke(main, ["--config", str(path), "refresh"])
+    assert result.exit_code == 2
+    assert "shows.interconnects.sources[1]: unknown source kind 'rsss'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("shows:\n  a: {sources: [{listing: x}]}\n  a: {sources: [{listing: y}]}\n", "line 3: duplicate key 'a'"),
+        ("shows: [", "not valid YAML"),
+        ("", "shows: missing"),
+        ("- just\n- a list\n", "expected a mapping, got a list"),
+        ("store: x.sqlite\n", "shows: missing"),
+        (
+            "shows:\n  a:\n    sources:\n      - listing: x\n      - listing: x\n",
+            "shows.a.sources[1]: duplicate source",
+        ),
+    ],
+    ids=["duplicate-key", "yaml-syntax", "empty", "not-a-mapping", "no-shows", "duplicate-source"],
+)
+def test_structural_mistakes(write_config: Callable[[str], Path], text: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+        load(write_config(text))
+
+
+def test_missing_config_file_is_a_usage_error(tmp_path: Path, runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--config", str(tmp_path / "nope.yaml"), "refresh"])
+    assert result.exit_code == 2
+    assert "cannot read the file" in result.output
+
+
+def test_rules_digest_follows_the_rules(write_config: Callable[[str], Path]) -> None:
+    base = "shows:\n  s:\n    sources: [{listing: x}]\n    tags: {t: {match: ['%s']}}\n"
+    first = load(write_config(base % "a")).shows["s"].rules_digest
+    assert load(write_config(base % "a")).shows["s"].rules_digest == first
+    assert load(write_config(base % "b")).shows["s"].rules_digest != first

@@ -1,0 +1,118 @@
+"""One filter parser for query strings, flags and config: every parameter, good and bad."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from feedtool.errors import FilterError
+from feedtool.filters import Filter, RegexBudget, combine, parse_filter
+
+GOOD = [
+    ({"tag": ["open-models"]}, {"tags": ("open-models",)}),
+    ({"tag": ["a,b", "c"]}, {"tags": ("a", "b", "c")}),
+    ({"tag": "Open Models"}, {"tags": ("open-models",)}),
+    ({"exclude_tag": ["x,y"]}, {"exclude_tags": ("x", "y")}),
+    ({"q": ["Open  WEIGHTS"]}, {"words": ("open", "weights")}),
+    ({"since": ["2026-05-01"]}, {"since": datetime(2026, 5, 1, tzinfo=UTC)}),
+    ({"until": ["2026-05-01"]}, {"until": datetime(2026, 5, 1, 23, 59, 59, 999999, tzinfo=UTC)}),
+    ({"since": ["2026-05-01T10:00:00Z"]}, {"since": datetime(2026, 5, 1, 10, tzinfo=UTC)}),
+    ({"since": ["2026-05-01T12:00:00+02:00"]}, {"since": datetime(2026, 5, 1, 10, tzinfo=UTC)}),
+    # a "+" in a query string arrives as a space
+    ({"since": ["2026-05-01T12:00:00 02:00"]}, {"since": datetime(2026, 5, 1, 10, tzinfo=UTC)}),
+    ({"min_duration": ["600"]}, {"min_duration": 600}),
+    ({"min_duration": ["90m"]}, {"min_duration": 5400}),
+    ({"max_duration": ["1h30m"]}, {"max_duration": 5400}),
+    ({"max_duration": ["1:30:00"]}, {"max_duration": 5400}),
+    ({"min_duration": ["0"]}, {"min_duration": 0}),
+    ({"limit": ["5"]}, {"limit": 5}),
+    ({"limit": 1000}, {"limit": 1000}),
+    ({"sort": ["oldest"]}, {"sort": "oldest"}),
+    ({"sort": ["newest"]}, {"sort": "newest"}),
+    ({"filter_time": ["3600"]}, {"filter_time": 3600}),
+    ({"filter_case_sensitive": ["false"]}, {"case_sensitive": False}),
+    ({"filter_case_sensitive": False}, {"case_sensitive": False}),
+    ({"utm_source": ["podcast-app"], "format": ["x"]}, {}),
+    ({"tag": [""], "q": [""]}, {}),
+]
+
+
+@pytest.mark.parametrize(("params", "fields"), GOOD, ids=[str(p) for p, _ in GOOD])
+def test_parse(params: dict[str, object], fields: dict[str, object]) -> None:
+    flt = parse_filter(params)  # type: ignore[arg-type]
+    for name, value in fields.items():
+        assert getattr(flt, name) == value
+    untouched = {k: v for k, v in vars(Filter()).items() if k not in fields}
+    assert {k: getattr(flt, k) for k in untouched} == untouched
+
+
+def test_regex_parameters_compile_with_rsshub_case_rule() -> None:
+    flt = parse_filter({"filter": ["Open|Closed"], "filterout_title": ["(?i)sponsor"]})
+    assert [p.param for p in flt.patterns] == ["filter", "filterout_title"]
+    assert flt.patterns[0].compiled.search("open") is None  # case-sensitive by default, as RSSHub
+    insensitive = parse_filter({"filter": ["Open"], "filter_case_sensitive": ["false"]})
+    assert insensitive.patterns[0].compiled.search("open models") is not None
+
+
+BAD = [
+    ("tag", "!!!", "tag names"),
+    ("since", "yesterday", "a date YYYY-MM-DD or an ISO 8601 datetime"),
+    ("until", "2026-13-01", "a date YYYY-MM-DD"),
+    ("min_duration", "long", "seconds, or a duration such as 90m"),
+    ("max_duration", "-5", "seconds, or a duration"),
+    ("limit", "0", "a whole number from 1 to 1000"),
+    ("limit", "1001", "a whole number from 1 to 1000"),
+    ("limit", "ten", "a whole number from 1 to 1000"),
+    ("sort", "random", "one of: newest, oldest"),
+    ("filter", "(unclosed", "a valid regular expression"),
+    ("filterout_description", "[z-a]", "a valid regular expression"),
+    ("filter_time", "-1", "a whole number"),
+    ("filter_case_sensitive", "maybe", "true or false"),
+    ("filter_title", "x" * 501, "at most 500 characters"),
+]
+
+
+@pytest.mark.parametrize(("param", "value", "accepted"), BAD, ids=[f"{p}={v[:12]}" for p, v, _ in BAD])
+def test_invalid_values_name_parameter_value_and_what_is_accepted(param: str, value: str, accepted: str) -> None:
+    with pytest.raises(FilterError) as info:
+        parse_filter({param: [value]})
+    assert info.value.param == param
+    assert accepted in str(info.value)
+    assert str(info.value).startswith(f"{param}=")
+
+
+def test_query_is_canonical_and_round_trips() -> None:
+    flt = parse_filter({"sort": "oldest", "tag": "b,a", "q": "x", "limit": "3", "filter": "y"})
+    assert flt.query() == [("tag", "b,a"), ("q", "x"), ("limit", "3"), ("sort", "oldest"), ("filter", "y")]
+    assert parse_filter({k: [v] for k, v in flt.query()}) == flt
+    assert flt.describe() == "tag: b,a; search: x; limit: 3; sort: oldest; filter: y"
+
+
+def test_combine_narrows() -> None:
+    named = parse_filter({"tag": "open-models", "limit": "50"})
+    request = parse_filter({"limit": "5", "q": "china", "sort": "oldest"})
+    both = combine((named, request))
+    assert both.tags == ("open-models",)
+    assert both.limit == 5
+    assert both.words == ("china",)
+    assert both.sort == "oldest"
+
+
+def test_filter_time_resolves_to_the_minute() -> None:
+    now = datetime(2026, 5, 26, 10, 30, 45, tzinfo=UTC)
+    resolved = parse_filter({"filter_time": "3600"}).resolve(now)
+    assert resolved.since == datetime(2026, 5, 26, 9, 30, tzinfo=UTC)
+    assert resolved.filter_time is None
+    assert resolved == parse_filter({"filter_time": "3600"}).resolve(now + timedelta(seconds=10))
+
+
+def test_runaway_regex_is_stopped_by_the_budget() -> None:
+    flt = parse_filter({"filter_title": ["(x+x+)+y"]})
+    budget = RegexBudget(0.2)
+    started = time.monotonic()
+    with pytest.raises(FilterError, match="finishes within 0.2 s"):
+        for _ in range(100):
+            budget.search(flt.patterns[0], "x" * 5000)
+    assert time.monotonic() - started < 1.0
