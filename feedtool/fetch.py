@@ -235,14 +235,14 @@ def _retry_after(value: str | None, cap: float) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return min(float(value), cap)
+        return float(min(float(value), cap))
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return min(max((moment - datetime.now(UTC)).total_seconds(), 0.0), cap)
+    return float(min(max((moment - datetime.now(UTC)).total_seconds(), 0.0), cap))
 
 
 def _reason(exc: BaseException) -> str:

@@ -168,8 +168,8 @@ def _parse_date_forms(value: str) -> datetime | None:
     else:
         # email.utils reads a four-digit year below 100 ("0001") as 20xx; such a year
         # is garbage, not this century.
-        year = _RFC822_YEAR.search(value)
-        if year and len(year.group(1)) == 4 and int(year.group(1)) != parsed.year:
+        written = _RFC822_YEAR.search(value)
+        if written and len(written.group(1)) == 4 and int(written.group(1)) != parsed.year:
             return None
         return parsed
     # feedparser knows many more real-world variants (military zones, asctime, W3DTF,
@@ -199,6 +199,8 @@ def format_iso(moment: datetime | None) -> str | None:
 # --- text and HTML -----------------------------------------------------------------
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# Characters XML 1.0 forbids: no feed may carry them, whatever upstream sent.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPACE = re.compile(r"\s+")
 _HAS_HTML = re.compile(r"</?(?:[a-z][a-z0-9]*)(?:\s[^<>]*)?/?>|&(?:#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.I)
 
@@ -215,7 +217,7 @@ def clean_text(text: str | None, limit: int = MAX_TITLE) -> str:
     """
     if not text:
         return ""
-    plain = _TAG.sub(" ", text)
+    plain = _TAG.sub(" ", xml_safe(text))
     for _ in range(3):  # titles escaped twice or thrice upstream ("&amp;amp;") are common
         decoded = html.unescape(plain)
         if decoded == plain:
@@ -226,6 +228,15 @@ def clean_text(text: str | None, limit: int = MAX_TITLE) -> str:
         log.warning("text of %d characters cut to %d", len(plain), limit)
         plain = plain[:limit].rstrip()
     return plain
+
+
+def xml_safe(text: str) -> str:
+    r"""Text without the control characters XML cannot carry.
+
+    >>> xml_safe("a\x00b\x0cc\td")
+    'abc\td'
+    """
+    return _NOT_XML.sub("", text)
 
 
 def is_html(text: str) -> bool:
@@ -322,9 +333,7 @@ def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
 BUILTIN_PATTERNS = compile_patterns(BUILTIN_BOILERPLATE)
 
 
-def clean_description(
-    raw: str | None, patterns: Sequence[re.Pattern[str]] = (), *, plain: bool = False
-) -> str | None:
+def clean_description(raw: str | None, patterns: Sequence[re.Pattern[str]] = (), *, plain: bool = False) -> str | None:
     """A description as safe HTML without boilerplate, or None.
 
     ``plain`` says the source gives plain text (markup-like text stays text);
@@ -338,6 +347,7 @@ def clean_description(
     if len(raw) > MAX_DESCRIPTION:
         log.warning("description of %d characters cut to %d", len(raw), MAX_DESCRIPTION)
         raw = raw[:MAX_DESCRIPTION]
+    raw = xml_safe(raw)
     markup = text_to_html(raw) if plain or not is_html(raw) else sanitize_html(raw)
     markup = strip_boilerplate(markup, (*BUILTIN_PATTERNS, *patterns))
     return markup or None

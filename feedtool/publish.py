@@ -22,7 +22,7 @@ from feedtool import __version__
 from feedtool.config import Config, FeedConfig
 from feedtool.filters import Filter, combine
 from feedtool.model import ShowInfo, SourceState
-from feedtool.normalize import html_to_text
+from feedtool.normalize import html_to_text, xml_safe
 from feedtool.render import FeedDocument, atom, html, jsonfeed, opml, rss
 from feedtool.store import Store
 
@@ -151,7 +151,7 @@ class Publisher:
             regex_seconds=self.config.server.regex_timeout,
         )
         title = self.title(name)
-        label = flt.describe()
+        label = xml_safe(flt.describe())
         if label:
             title = f"{title} ({label})"
         upstream = html_to_text(info.description) if info and info.description else None
@@ -175,7 +175,7 @@ class Publisher:
 
     # --- the index page and OPML ----------------------------------------------------
 
-    def index(self, base_url: str, now: datetime) -> bytes:
+    def index(self, base_url: str) -> bytes:
         """The HTML index of every show and named feed."""
         sections = []
         for show_id, show_config in self.config.shows.items():
@@ -208,7 +208,7 @@ class Publisher:
                     named=named,
                 )
             )
-        return html.render(sections, f"{base_url}/feeds.opml", now)
+        return html.render(sections, f"{base_url}/feeds.opml")
 
     def opml(self, base_url: str) -> bytes:
         """Every show and named feed as an OPML 2.0 subscription list."""

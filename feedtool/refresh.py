@@ -87,6 +87,7 @@ def refresh(
 ) -> Report:
     """Refresh the named shows (default: all) and report every source."""
     shows = [config.shows[s] for s in (show_ids or config.shows)]
+    Store(config.store).close()  # create or migrate the store once, before the workers
     fetcher = Fetcher(config.fetch)
     try:
         with ThreadPoolExecutor(max_workers=config.fetch.concurrency, thread_name_prefix="refresh") as pool:

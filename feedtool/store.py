@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -151,7 +152,7 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
@@ -159,6 +160,23 @@ class Store:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"cannot create the store's folder {self.path.parent}: {exc}") from exc
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL (a lasting setting), so readers never wait for writers.
+
+        The switch needs the file to itself, and SQLite does not wait for that: when
+        another connection is busy with a new file, try again for a while.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def close(self) -> None:
         self.db.close()
@@ -176,19 +194,22 @@ class Store:
         return version
 
     def _migrate(self) -> None:
-        current = self.schema_version()
-        if current > len(MIGRATIONS):
-            raise StoreError(
-                f"the store {self.path} has schema version {current}, newer than this "
-                f"feedtool knows ({len(MIGRATIONS)}); upgrade feedtool"
-            )
-        for version in range(current, len(MIGRATIONS)):
-            with self.transaction():
+        if self.schema_version() == len(MIGRATIONS):
+            return
+        # The write lock makes concurrent openers (threads, processes) migrate once.
+        with self.transaction():
+            current = self.schema_version()
+            if current > len(MIGRATIONS):
+                raise StoreError(
+                    f"the store {self.path} has schema version {current}, newer than this "
+                    f"feedtool knows ({len(MIGRATIONS)}); upgrade feedtool"
+                )
+            for version in range(current, len(MIGRATIONS)):
                 for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
-            log.info("store %s migrated to schema version %d", self.path, version + 1)
+                log.info("store %s migrated to schema version %d", self.path, version + 1)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -115,7 +115,7 @@ def feed(name: str, fmt: str) -> Response:
 
 def index() -> Response:
     """GET /: every show and named feed, with subscribe links and refresh status."""
-    body = _publisher().index(_base_url(), datetime.now(UTC))
+    body = _publisher().index(_base_url())
     return Response(body, content_type=html.CONTENT_TYPE, headers={"Cache-Control": "no-cache"})
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -49,14 +49,14 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def app_factory() -> Iterator[Callable[[Path], Flask]]:
+def app_factory() -> Callable[[Path], Flask]:
     """create_app for a config path, in testing mode."""
 
     def make(config: Path) -> Flask:
         app = create_app({"FEEDTOOL_CONFIG": str(config), "TESTING": True})
         return app
 
-    yield make
+    return make
 
 
 @pytest.fixture

@@ -51,7 +51,9 @@ def test_paths_are_relative_to_the_config_file(write_config: Callable[[str], Pat
     assert config.shows["s"].sources[0].location == str(path.parent / "saved" / "s.txt")
 
 
-def test_config_path_defaults_to_environment(monkeypatch: pytest.MonkeyPatch, write_config: Callable[[str], Path]) -> None:
+def test_config_path_defaults_to_environment(
+    monkeypatch: pytest.MonkeyPatch, write_config: Callable[[str], Path]
+) -> None:
     path = write_config("shows: {s: {sources: [{listing: x.txt}]}}")
     monkeypatch.setenv("FEEDTOOL_CONFIG", str(path))
     assert "s" in load().shows

@@ -79,7 +79,8 @@ def test_parse_date(text: str, moment: datetime | None) -> None:
     parsed = n.parse_date(text)
     assert parsed == moment
     if parsed is not None:
-        assert parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0
+        assert parsed.utcoffset() is not None
+        assert parsed.utcoffset().total_seconds() == 0
 
 
 def test_parse_date_warns_when_unreadable(caplog: pytest.LogCaptureFixture) -> None:
@@ -165,7 +166,10 @@ def test_boilerplate_only_description_becomes_none() -> None:
         ("https://CDN.example/e.mp3?token=abc123", "cdn.example/e.mp3"),
         ("https://cdn.example/e.mp3?id=7&token=abc", "cdn.example/e.mp3?id=7"),
         # a redirect service keeps its query: the real URL is in it
-        ("https://dts.example/redirect.mp3?url=https%3A%2F%2Fa.example%2F1.mp3", "dts.example/redirect.mp3?url=https%3A%2F%2Fa.example%2F1.mp3"),
+        (
+            "https://dts.example/redirect.mp3?url=https%3A%2F%2Fa.example%2F1.mp3",
+            "dts.example/redirect.mp3?url=https%3A%2F%2Fa.example%2F1.mp3",
+        ),
         ("http://cdn.example/e.mp3", "cdn.example/e.mp3"),
     ],
 )
@@ -175,7 +179,9 @@ def test_enclosure_key_ignores_only_tracking(url: str, key: str) -> None:
 
 def test_derived_guids_are_stable_and_ordered() -> None:
     day = utc(2026, 5, 26, 9)
-    assert n.derive_guid("s", "https://a.example/1.mp3?t=1", "https://a.example/1", "T", day) == "https://a.example/1.mp3"
+    assert (
+        n.derive_guid("s", "https://a.example/1.mp3?t=1", "https://a.example/1", "T", day) == "https://a.example/1.mp3"
+    )
     assert n.derive_guid("s", None, " https://a.example/1 ", "T", day) == "https://a.example/1"
     hashed = n.derive_guid("s", None, None, "My Title", day)
     assert hashed.startswith("feedtool:s:")

@@ -11,6 +11,7 @@ from feedtool.errors import ParseError
 from feedtool.normalize import compile_patterns
 from feedtool.sources import ParseContext
 from feedtool.sources.listing import parse
+
 from listing_json import listing_json
 
 DATA = Path(__file__).parent / "data" / "listing"

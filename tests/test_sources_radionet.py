@@ -10,6 +10,7 @@ import pytest
 from feedtool.errors import FetchError, ParseError
 from feedtool.sources import ParseContext
 from feedtool.sources.radionet import api_url, page_through, parse_api, parse_page
+
 from listing_json import listing_json
 
 DATA = Path(__file__).parent / "data" / "radionet"
@@ -76,7 +77,10 @@ def test_api_url() -> None:
         (b"not json", "did not answer JSON"),
         (b'{"totalCount": 3}', 'without an "episodes" list'),
         (b'{"episodes": [{"id": "1", "title": "t"}]}', "episode 0: missing required field url"),
-        (b'{"episodes": [{"id": "1", "url": "https://a/1.mp3"}, {"title": "x"}]}', "episode 0: missing required field title"),
+        (
+            b'{"episodes": [{"id": "1", "url": "https://a/1.mp3"}, {"title": "x"}]}',
+            "episode 0: missing required field title",
+        ),
         (b'{"episodes": ["x"]}', "episode 0: expected a JSON object"),
     ],
 )
@@ -90,7 +94,10 @@ def test_api_errors(body: bytes, message: str) -> None:
     [
         (b"<html><body>No scripts here</body></html>", "no scripts with episode data"),
         (b"<html><script>var x = 1;</script></html>", "no episode data in the page"),
-        (b'<html><script id="__NEXT_DATA__" type="application/json">{broken</script></html>', "__NEXT_DATA__ is not JSON"),
+        (
+            b'<html><script id="__NEXT_DATA__" type="application/json">{broken</script></html>',
+            "__NEXT_DATA__ is not JSON",
+        ),
     ],
 )
 def test_page_errors(page: bytes, message: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from feedtool.errors import ParseError
 from feedtool.sources import ParseContext
 from feedtool.sources.rss import parse
+
 from listing_json import listing_json
 
 DATA = Path(__file__).parent / "data" / "rss"
@@ -109,7 +110,9 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(("body", "message"), REFUSED, ids=[m.split(":")[0] + f"-{i}" for i, (_, m) in enumerate(REFUSED)])
+@pytest.mark.parametrize(
+    ("body", "message"), REFUSED, ids=[m.split(":")[0] + f"-{i}" for i, (_, m) in enumerate(REFUSED)]
+)
 def test_refused(body: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message.replace("<", ".").replace(">", ".")):
         parse(body, context())

@@ -26,7 +26,6 @@ from feedtool.render import FeedDocument, enclosure_type, is_permalink, podcast_
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 PSC = "http://podlove.org/simple-chapters"
-ATOM = "http://www.w3.org/2005/Atom"
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str | None) -> etree._Element:
@@ -73,9 +72,10 @@ def _show_tags(parent: etree._Element, doc: FeedDocument) -> None:
         if info.owner.email:
             _sub(owner, f"{{{ITUNES}}}email", info.owner.email)
     for category in info.categories:
-        element = _sub(parent, f"{{{ITUNES}}}category", text=category[0])
+        # Apple's categories carry their name in a "text" attribute.
+        element = etree.SubElement(parent, f"{{{ITUNES}}}category", {"text": category[0]})
         for sub in category[1:]:
-            _sub(element, f"{{{ITUNES}}}category", text=sub)
+            etree.SubElement(element, f"{{{ITUNES}}}category", {"text": sub})
     _sub(parent, f"{{{ITUNES}}}explicit", "true" if info.explicit else "false")
     if info.type:
         _sub(parent, f"{{{ITUNES}}}type", info.type)
@@ -97,11 +97,17 @@ class _EpisodeExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         assert self.episode is not None
+        # feedgen writes entry links with href only (issue 135); ours are all the
+        # episode's web page. (feedgen's Atom elements are unqualified, under a
+        # default xmlns declared on the root: ours follow suit.)
+        for link in entry.iterfind("link"):
+            link.set("rel", "alternate")
+            link.set("type", "text/html")
         enclosure = self.episode.enclosure
         if enclosure is not None:
             _sub(
                 entry,
-                f"{{{ATOM}}}link",
+                "link",
                 rel="enclosure",
                 href=enclosure.url,
                 type=enclosure_type(enclosure.type, enclosure.url),
@@ -183,8 +189,8 @@ def _entry(fe: FeedEntry, stored: StoredEpisode, *, atom: bool) -> None:
         fe.link(href=e.link, rel="alternate", type="text/html")
     description = e.description or e.content
     if atom:
-        if e.content or description:
-            fe.content(e.content or description, type="html")
+        # An Atom entry needs content or an alternate link: empty content will do.
+        fe.content(e.content or description or "", type="html")
         if e.description and e.content:
             fe.summary(e.description, type="html")
     else:

@@ -121,13 +121,15 @@ def page_through(
         offset += len(page)
     else:
         context.warn(f"stopped paging after {MAX_PAGES} pages of the episode API")
+    # The page and the API's first page overlap by design: keep each episode once.
+    seen: set[str] = set()
+    unique = []
+    for episode in episodes:
+        if episode.guid not in seen:
+            seen.add(episode.guid)
+            unique.append(episode)
     show = replace(first.show, episode_count=total)
-    return Listing(show=show, episodes=unique_by_guid(episodes, _quiet(context)), warnings=tuple(context.warnings))
-
-
-def _quiet(context: ParseContext) -> ParseContext:
-    """The same context without warnings: page and API overlap by design."""
-    return replace(context, warnings=[])
+    return Listing(show=show, episodes=unique, warnings=tuple(context.warnings))
 
 
 def _episode(obj: Any, index: int, context: ParseContext) -> Episode:

@@ -460,7 +460,9 @@ def _guid(item: _Item, element: etree._Element, walk: _Walk) -> None:
 def _enclosure(item: _Item, element: etree._Element, walk: _Walk) -> None:
     url = walk.url(element.get("url"))
     if url:
-        item.enclosures.append(Enclosure(url, guess_type(element.get("type"), url), parse_length(element.get("length"))))
+        item.enclosures.append(
+            Enclosure(url, guess_type(element.get("type"), url), parse_length(element.get("length")))
+        )
 
 
 def _media_content(item: _Item, element: etree._Element, walk: _Walk) -> None:
@@ -485,7 +487,9 @@ def _atom_link_item(item: _Item, element: etree._Element, walk: _Walk) -> None:
     if not url:
         return
     if rel == "enclosure":
-        item.enclosures.append(Enclosure(url, guess_type(element.get("type"), url), parse_length(element.get("length"))))
+        item.enclosures.append(
+            Enclosure(url, guess_type(element.get("type"), url), parse_length(element.get("length")))
+        )
     elif rel == "alternate" and item.link is None:
         item.link = url
 

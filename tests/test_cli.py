@@ -1,0 +1,92 @@
+"""The command line: help, exit codes, the episodes table, the installed entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from feedtool import __version__
+from feedtool.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def show(write_config: Callable[[str], Path], tmp_path: Path) -> Path:
+    (tmp_path / "q.txt").write_bytes((DATA / "listing" / "quietlab.txt").read_bytes())
+    return write_config("shows: {quiet-lab: {sources: [{listing: q.txt}]}}")
+
+
+def test_help_works_without_a_config(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("refresh", "episodes", "serve", "export"):
+        assert command in result.output
+    for command in ("refresh", "episodes", "serve", "export"):
+        sub = runner.invoke(main, [command, "--help"])
+        assert sub.exit_code == 0
+        assert "Example" in sub.output
+    assert runner.invoke(main, ["--version"]).output.strip().endswith(__version__)
+
+
+def test_episodes_table(runner: CliRunner, show: Path) -> None:
+    assert runner.invoke(main, ["--config", str(show), "refresh"]).exit_code == 0
+    result = runner.invoke(main, ["--config", str(show), "episodes", "quiet-lab"])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "2026-05-26   1:02:00                        Episode 2: Open weights, & why they matter",
+        "2026-05-04   0:09:00                        Episode 1: Hello",
+        "2026-05-01   0:01:00                        Bonus: a very short one",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "titles"),
+    [
+        (["--limit", "1"], ["Episode 2: Open weights, & why they matter"]),
+        (["--sort", "oldest", "--limit", "1"], ["Bonus: a very short one"]),
+        (["--q", "hello"], ["Episode 1: Hello"]),
+        (["--since", "2026-05-02", "--until", "2026-05-10"], ["Episode 1: Hello"]),
+        (["--min-duration", "5m", "--max-duration", "10m"], ["Episode 1: Hello"]),
+        (["--filter-title", "^Bonus"], ["Bonus: a very short one"]),
+        (["--filterout", "Episode"], ["Bonus: a very short one"]),
+    ],
+)
+def test_episodes_takes_every_filter(runner: CliRunner, show: Path, flags: list[str], titles: list[str]) -> None:
+    runner.invoke(main, ["--config", str(show), "refresh"])
+    result = runner.invoke(main, ["--config", str(show), "episodes", "quiet-lab", "--json", *flags])
+    assert result.exit_code == 0, result.output
+    assert [e["title"] for e in json.loads(result.output)] == titles
+
+
+def test_episodes_usage_errors(runner: CliRunner, show: Path) -> None:
+    result = runner.invoke(main, ["--config", str(show), "episodes", "nope"])
+    assert result.exit_code == 2
+    assert "unknown show 'nope'" in result.output
+    result = runner.invoke(main, ["--config", str(show), "episodes", "quiet-lab", "--since", "soon"])
+    assert result.exit_code == 2
+    assert "--since 'soon': expected a date YYYY-MM-DD" in result.output
+
+
+def test_installed_entry_point(show: Path) -> None:
+    """The console script as a user runs it, in a real process."""
+    exe = shutil.which("feedtool", path=str(Path(sys.executable).parent)) or shutil.which("feedtool")
+    if exe is None:
+        pytest.skip("feedtool is not installed as a command")
+    env = {**os.environ, "FEEDTOOL_CONFIG": str(show)}
+    refreshed = subprocess.run([exe, "refresh"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert "quiet-lab listing" in refreshed.stdout
+    listed = subprocess.run(
+        [exe, "episodes", "quiet-lab", "--json"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert len(json.loads(listed.stdout)) == 3

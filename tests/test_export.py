@@ -1,0 +1,108 @@
+"""feedtool export: the server's bytes as static files, written atomically, only when changed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from feedtool.cli import main
+from feedtool.config import load
+from feedtool.export import write_atomically
+from feedtool.refresh import refresh
+
+DATA = Path(__file__).parent / "data"
+BASE = "https://feeds.example.org"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    (tmp_path / "full.xml").write_bytes((DATA / "rss" / "full.xml").read_bytes())
+    (tmp_path / "atom.xml").write_bytes((DATA / "rss" / "atom.xml").read_bytes())
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""
+base_url: {BASE}
+shows:
+  quiet-lab:
+    sources: [{{rss: full.xml}}]
+    tags: {{open-models: {{match: ['open weights']}}}}
+  atomic: {{sources: [{{rss: atom.xml}}]}}
+feeds:
+  quiet-lab-open: {{show: quiet-lab, filter: {{tag: open-models}}}}
+"""
+    )
+    assert refresh(load(path)).ok
+    return path
+
+
+def export(runner: CliRunner, site: Path, out: Path, *flags: str) -> str:
+    result = runner.invoke(main, ["--config", str(site), "export", "--out", str(out), "--base-url", BASE, *flags])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_exported_files_are_what_the_server_serves(
+    site: Path, tmp_path: Path, runner: CliRunner, app_factory: Callable[[Path], Flask]
+) -> None:
+    out = tmp_path / "public"
+    export(runner, site, out)
+    client = app_factory(site).test_client()
+    names = ["quiet-lab", "atomic", "quiet-lab-open"]
+    assert sorted(p.name for p in (out / "feeds").iterdir()) == sorted(
+        f"{n}.{f}" for n in names for f in ("rss", "atom", "json")
+    )
+    for name in names:
+        for fmt in ("rss", "atom", "json"):
+            served = client.get(f"/feeds/{name}.{fmt}", base_url=BASE).data
+            assert (out / "feeds" / f"{name}.{fmt}").read_bytes() == served
+    assert (out / "feeds.opml").read_bytes() == client.get("/feeds.opml").data
+    assert b"quiet-lab-open.rss" in (out / "index.html").read_bytes()
+
+
+def test_filtered_export_matches_the_filtered_url(
+    site: Path, tmp_path: Path, runner: CliRunner, app_factory: Callable[[Path], Flask]
+) -> None:
+    out = tmp_path / "public"
+    export(runner, site, out, "--tag", "open-models", "--limit", "5")
+    client = app_factory(site).test_client()
+    served = client.get("/feeds/quiet-lab.rss?tag=open-models&limit=5").data
+    assert (out / "feeds" / "quiet-lab.rss").read_bytes() == served
+    assert b"Episode 1: Hello" not in served
+
+
+def test_second_export_rewrites_nothing(site: Path, tmp_path: Path, runner: CliRunner) -> None:
+    out = tmp_path / "public"
+    assert "11 files written, 0 unchanged" in export(runner, site, out)
+    stamps = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in out.rglob("*") if p.is_file()}
+    assert "0 files written, 11 unchanged" in export(runner, site, out)
+    assert stamps == {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in stamps}
+
+
+def test_export_refuses_a_bad_base_url_or_filter(site: Path, tmp_path: Path, runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--config", str(site), "export", "--out", str(tmp_path), "--base-url", "feeds"])
+    assert result.exit_code == 2
+    result = runner.invoke(
+        main, ["--config", str(site), "export", "--out", str(tmp_path), "--base-url", BASE, "--limit", "0"]
+    )
+    assert result.exit_code == 2
+    assert "--limit '0': expected a whole number from 1 to 1000" in result.output
+
+
+def test_atomic_write_leaves_no_temporary_file_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "feeds" / "x.rss"
+    assert write_atomically(target, b"one")
+    assert not write_atomically(target, b"one")
+
+    def broken_fsync(fd: int) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomically(target, b"two")
+    assert target.read_bytes() == b"one"
+    assert [p.name for p in target.parent.iterdir()] == ["x.rss"]

@@ -1,0 +1,112 @@
+"""Fetching from a real HTTP server on 127.0.0.1: conditional GET, limits, retries."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from feedtool import __version__
+from feedtool.config import FetchConfig
+from feedtool.errors import FetchError
+from feedtool.fetch import Fetcher, HostLimiter
+
+FAST = FetchConfig(connect_timeout=2, read_timeout=2, deadline=10, retries=3, retry_after_cap=2)
+
+
+@pytest.fixture
+def fetcher() -> Fetcher:
+    f = Fetcher(FAST)
+    yield f
+    f.close()
+
+
+def test_get_sends_a_polite_user_agent(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/feed").respond_with_data("<rss/>", content_type="application/rss+xml; charset=utf-8")
+    response = fetcher.get(httpserver.url_for("/feed"))
+    assert (response.status, response.body, response.charset) == (200, b"<rss/>", "utf-8")
+    request = httpserver.log[0][0]
+    assert request.headers["User-Agent"].startswith(f"feedtool/{__version__} (+https://")
+    assert request.headers["Accept-Encoding"] == "gzip"
+
+
+def test_conditional_get(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304, headers={"ETag": '"v1"'})
+        return Response("<rss/>", headers={"ETag": '"v1"', "Last-Modified": "Tue, 26 May 2026 10:00:00 GMT"})
+
+    httpserver.expect_request("/feed").respond_with_handler(handler)
+    first = fetcher.get(httpserver.url_for("/feed"))
+    assert (first.status, first.etag, first.last_modified) == (200, '"v1"', "Tue, 26 May 2026 10:00:00 GMT")
+    second = fetcher.get(httpserver.url_for("/feed"), etag=first.etag, last_modified=first.last_modified)
+    assert (second.status, second.body) == (304, b"")
+    assert httpserver.log[1][0].headers["If-Modified-Since"] == "Tue, 26 May 2026 10:00:00 GMT"
+
+
+def test_gzip_is_decoded(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/feed").respond_with_data(gzip.compress(b"<rss/>"), headers={"Content-Encoding": "gzip"})
+    assert fetcher.get(httpserver.url_for("/feed")).body == b"<rss/>"
+
+
+def test_client_errors_are_not_retried(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/feed").respond_with_data("gone", status=404)
+    with pytest.raises(FetchError, match="HTTP 404 NOT FOUND"):
+        fetcher.get(httpserver.url_for("/feed"))
+    assert len(httpserver.log) == 1
+
+
+def test_server_errors_are_retried_then_given_up(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/feed").respond_with_data("oops", status=500)
+    fetcher = Fetcher(FetchConfig(retries=3, deadline=20))
+    with pytest.raises(FetchError, match=r"HTTP 500 .* \(gave up after 3 tries\)"):
+        fetcher.get(httpserver.url_for("/feed"))
+    assert len(httpserver.log) == 3
+
+
+def test_retry_after_is_honoured(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_ordered_request("/feed").respond_with_data("busy", status=429, headers={"Retry-After": "1"})
+    httpserver.expect_ordered_request("/feed").respond_with_data("<rss/>")
+    started = time.monotonic()
+    assert fetcher.get(httpserver.url_for("/feed")).body == b"<rss/>"
+    assert time.monotonic() - started >= 1.0  # it waited as asked (a lower bound, not a speed test)
+
+
+def test_size_limit(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/big").respond_with_data(b"x" * 5000)
+    with pytest.raises(FetchError, match="larger than the limit of 1,000 bytes"):
+        Fetcher(FetchConfig(max_bytes=1000)).get(httpserver.url_for("/big"))
+
+
+def test_permanent_redirect_is_reported(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data("<rss/>")
+    response = fetcher.get(httpserver.url_for("/old"))
+    assert response.permanent_redirect == httpserver.url_for("/new")
+
+
+def test_temporary_redirect_is_not_reported(httpserver: HTTPServer, fetcher: Fetcher) -> None:
+    httpserver.expect_request("/old").respond_with_data("", status=302, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data("<rss/>")
+    assert fetcher.get(httpserver.url_for("/old")).permanent_redirect is None
+
+
+def test_local_files(tmp_path: Path, fetcher: Fetcher) -> None:
+    (tmp_path / "a.txt").write_bytes(b"listing")
+    assert fetcher.get(str(tmp_path / "a.txt")).body == b"listing"
+    with pytest.raises(FetchError, match="cannot read"):
+        fetcher.get(str(tmp_path / "missing.txt"))
+
+
+def test_host_limiter_gives_up_after_the_timeout() -> None:
+    limiter = HostLimiter()
+    with (
+        limiter.hold("http://a.example/1", 1),
+        pytest.raises(FetchError, match="waiting for another request"),
+        limiter.hold("http://a.example/2", 0.05),
+    ):
+        pass

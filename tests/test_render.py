@@ -1,0 +1,208 @@
+"""Our RSS, Atom and JSON output read back by real parsers: feedparser and podcastparser
+(gPodder's), every episode field compared with the store."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import podcastparser
+import pytest
+from lxml import etree
+
+from feedtool.config import ShowConfig, SourceConfig, load
+from feedtool.filters import Filter
+from feedtool.model import SourceKind, StoredEpisode
+from feedtool.normalize import html_to_text
+from feedtool.publish import Publisher, feed_url
+from feedtool.sources import ParseContext
+from feedtool.sources.rss import parse
+from feedtool.store import FetchMeta, Store
+
+DATA = Path(__file__).parent / "data" / "rss"
+FIXTURES = ["full.xml", "atom.xml", "no_guid.xml", "slips.xml", "boilerplate.xml", "durations.xml", "dates.xml"]
+BASE = "https://feeds.example"
+
+
+def publish(tmp_path: Path, name: str) -> Publisher:
+    """A store holding one fixture feed, stored as a refresh would, and its publisher."""
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(f"base_url: {BASE}\nshows:\n  show:\n    sources: [{{rss: {DATA / name}}}]\n")
+    config = load(config_path)
+    source = SourceConfig(SourceKind.RSS, str(DATA / name))
+    store = Store(config.store)
+    listing = parse((DATA / name).read_bytes(), ParseContext("show", f"https://upstream.example/{name}"))
+    store.apply_listing(ShowConfig("show", (source,)), source, listing, FetchMeta())
+    return Publisher(config, store)
+
+
+@pytest.fixture(params=FIXTURES)
+def published(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Publisher, str]]:
+    publisher = publish(tmp_path, request.param)
+    yield publisher, request.param
+    publisher.store.close()
+
+
+def render(publisher: Publisher, fmt: str) -> tuple[bytes, list[StoredEpisode]]:
+    url = feed_url(BASE, "show", fmt)
+    return publisher.feed("show", fmt, Filter(), url).body, publisher.store.episodes("show")
+
+
+def words(text: str | None) -> str:
+    return " ".join(html_to_text(text or "").split())
+
+
+def test_rss_read_by_podcastparser(published: tuple[Publisher, str]) -> None:
+    publisher, _ = published
+    body, stored = render(publisher, "rss")
+    parsed = podcastparser.parse("", io.BytesIO(body))
+    assert len(parsed["episodes"]) == len(stored)
+    for episode, s in zip(parsed["episodes"], stored, strict=True):
+        e = s.data
+        assert episode["guid"] == e.guid
+        assert episode["title"] == e.title
+        assert episode["published"] == int(s.sort_time.timestamp())
+        assert episode["total_time"] == (e.duration or 0)
+        if e.link:
+            assert episode["link"] == e.link
+        if e.enclosure:
+            [enclosure] = episode["enclosures"]
+            assert enclosure["url"] == e.enclosure.url
+            assert enclosure["mime_type"] == (e.enclosure.type or "audio/mpeg")
+            assert enclosure["file_size"] == (e.enclosure.length or -1)
+        else:
+            assert episode["enclosures"] == []
+        assert episode.get("episode_art_url") == e.image
+        assert words(episode.get("description_html") or episode["description"]) == words(e.content or e.description)
+        assert [c["title"] for c in episode.get("chapters", [])] == [c.title for c in e.chapters]
+        assert episode.get("number") == e.episode
+        assert episode.get("season", None) == e.season
+    assert parsed["title"] == publisher.title("show")
+
+
+def test_rss_read_by_feedparser(published: tuple[Publisher, str]) -> None:
+    publisher, _ = published
+    body, stored = render(publisher, "rss")
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.feed.title == publisher.title("show")
+    assert parsed.version == "rss20"
+    for entry, s in zip(parsed.entries, stored, strict=True):
+        e = s.data
+        assert entry.id == e.guid
+        assert entry.title == e.title
+        assert time.mktime(entry.published_parsed) - time.timezone == int(s.sort_time.timestamp())
+        if e.duration is not None:
+            assert entry.itunes_duration == str(e.duration)
+        if e.enclosure:
+            [enclosure] = entry.enclosures
+            assert (enclosure.href, enclosure.length) == (e.enclosure.url, str(e.enclosure.length or 0))
+        if e.image:
+            assert entry.image.href == e.image
+        if e.description or e.content:
+            assert words(entry.summary) == words(e.description or e.content)
+        # feedparser adds itunes:keywords to the categories it reads
+        assert set(s.tags) <= {t.term for t in entry.get("tags", [])}
+
+
+def test_atom_read_by_parsers(published: tuple[Publisher, str]) -> None:
+    publisher, _ = published
+    body, stored = render(publisher, "atom")
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    gpodder = podcastparser.parse("", io.BytesIO(body))
+    for entry, episode, s in zip(parsed.entries, gpodder["episodes"], stored, strict=True):
+        e = s.data
+        assert entry.id == episode["guid"] == e.guid
+        assert entry.title == episode["title"] == e.title
+        assert episode["published"] == int(s.sort_time.timestamp())
+        if e.enclosure:
+            [enclosure] = entry.enclosures
+            assert enclosure.href == e.enclosure.url
+            assert enclosure.type == (e.enclosure.type or "audio/mpeg")
+            assert enclosure.length == str(e.enclosure.length or 0)
+            [pp] = episode["enclosures"]
+            assert (pp["url"], pp["file_size"]) == (e.enclosure.url, e.enclosure.length or -1)
+        if e.link:
+            assert episode["link"] == e.link
+
+
+def test_atom_enclosure_links_keep_rel_type_and_length(published: tuple[Publisher, str]) -> None:
+    """feedgen drops rel, type and length of Atom links (issues 135, 143): worked around."""
+    publisher, _ = published
+    body, stored = render(publisher, "atom")
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert b"ns0:" not in body  # Atom elements under the default namespace, no invented prefix
+    entries = etree.fromstring(body).findall("a:entry", ns)
+    for entry, s in zip(entries, stored, strict=True):
+        links = entry.findall("a:link", ns)
+        enclosures = [link for link in links if link.get("rel") == "enclosure"]
+        assert len(enclosures) == (1 if s.data.enclosure else 0)
+        for link in enclosures:
+            assert link.get("type")
+            assert link.get("length") is not None
+        assert all(link.get("rel") for link in links)
+
+
+def test_json_feed(published: tuple[Publisher, str]) -> None:
+    publisher, _ = published
+    body, stored = render(publisher, "json")
+    feed = json.loads(body)
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert feed["feed_url"] == f"{BASE}/feeds/show.json"
+    for item, s in zip(feed["items"], stored, strict=True):
+        e = s.data
+        assert (item["id"], item["title"]) == (e.guid, e.title)
+        assert datetime.fromisoformat(item["date_published"]) == s.sort_time.replace(microsecond=0)
+        if e.enclosure:
+            [attachment] = item["attachments"]
+            assert attachment["url"] == e.enclosure.url
+            assert attachment.get("size_in_bytes") == e.enclosure.length
+            assert attachment.get("duration_in_seconds") == e.duration
+
+
+def test_rss_channel_and_items_carry_podcast_tags(tmp_path: Path) -> None:
+    publisher = publish(tmp_path, "full.xml")
+    body, _ = render(publisher, "rss")
+    root = etree.fromstring(body)
+    ns = {
+        "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+        "podcast": "https://podcastindex.org/namespace/1.0",
+        "atom": "http://www.w3.org/2005/Atom",
+    }
+    channel = root.find("channel")
+    assert channel is not None
+    assert channel.findtext("link") == "https://quietlab.example/"  # not the self link
+    assert channel.find("atom:link[@rel='self']", ns).get("href") == f"{BASE}/feeds/show.rss"
+    assert channel.findtext("itunes:explicit", namespaces=ns) == "false"
+    assert channel.find("itunes:image", ns).get("href") == "https://quietlab.example/art.png"
+    assert [c.get("text") for c in channel.iterfind("itunes:category", ns)] == ["Technology", "Science"]
+    assert channel.findtext("podcast:guid", namespaces=ns) == "5a1c6c2e-0d2e-5a36-8f3e-3f8d1d6a9b01"
+    item = channel.find("item")
+    assert item.find("guid").get("isPermaLink") == "false"
+    assert item.findtext("itunes:explicit", namespaces=ns) == "true"
+    assert item.findtext("itunes:episodeType", namespaces=ns) == "full"
+    assert [t.get("url") for t in item.iterfind("podcast:transcript", ns)] == [
+        "https://quietlab.example/2.vtt",
+        "https://quietlab.example/2.html",
+    ]
+    assert item.find("podcast:chapters", ns).get("url") == "https://quietlab.example/2.chapters.json"
+    assert [p.text for p in item.iterfind("podcast:person", ns)] == ["Ada Example", "Bo Guest"]
+    assert b"<description><![CDATA[<p>Short summary of episode two.</p>]]></description>" in body
+    second = channel.findall("item")[1]
+    assert second.find("guid").get("isPermaLink") == "true"
+
+
+def test_rendering_is_deterministic(published: tuple[Publisher, str]) -> None:
+    publisher, _ = published
+    first = publisher.document("show", Filter(), f"{BASE}/feeds/show.rss", datetime(2026, 5, 1, tzinfo=UTC))
+    again = publisher.document("show", Filter(), f"{BASE}/feeds/show.rss", datetime(2026, 5, 1, tzinfo=UTC))
+    from feedtool.render import rss
+
+    assert rss.render(first) == rss.render(again)

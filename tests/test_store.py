@@ -1,0 +1,299 @@
+"""The SQLite store: schema, per-source transactions, history, merging, filtered queries."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feedtool import store as store_module
+from feedtool.config import ShowConfig, SourceConfig, TagRule
+from feedtool.errors import FilterError, StoreError
+from feedtool.filters import parse_filter
+from feedtool.model import (
+    Chapter,
+    ChaptersLink,
+    Enclosure,
+    Episode,
+    Listing,
+    Person,
+    ShowInfo,
+    SourceKind,
+    Transcript,
+)
+from feedtool.store import MIGRATIONS, FetchMeta, Store, decode_episode, encode_episode
+
+RSS = SourceConfig(SourceKind.RSS, "https://feeds.example/show.rss")
+LISTING = SourceConfig(SourceKind.LISTING, "/saved/show.txt")
+SHOW = ShowConfig(
+    id="show",
+    sources=(RSS, LISTING),
+    tags=(TagRule("open-models", (re.compile(r"open models?", re.I),), ("title", "description")),),
+)
+DAY = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+def ep(n: int, **fields: object) -> Episode:
+    values: dict[str, object] = {
+        "guid": f"g{n}",
+        "title": f"Episode {n}",
+        "published": DAY + timedelta(days=n),
+        "duration": 600 * n,
+        "enclosure": Enclosure(f"https://cdn.example/{n}.mp3", "audio/mpeg", 1000 * n),
+    }
+    values.update(fields)
+    return Episode(**values)  # type: ignore[arg-type]
+
+
+def listing(*episodes: Episode, title: str = "Show") -> Listing:
+    return Listing(show=ShowInfo(title=title), episodes=episodes)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "store.sqlite")
+    yield s
+    s.close()
+
+
+def guids(store: Store, **params: object) -> list[str]:
+    return [e.data.guid for e in store.episodes("show", parse_filter(params))]  # type: ignore[arg-type]
+
+
+def test_schema_is_created_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store(path) as s:
+        assert s.schema_version() == len(MIGRATIONS)
+    with Store(path) as s:  # reopening migrates nothing
+        assert s.schema_version() == len(MIGRATIONS)
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer than this feedtool knows"):
+        Store(path)
+
+
+def test_concurrent_openers_migrate_once(tmp_path: Path) -> None:
+    """Regression: shows refreshed in parallel opened a new store at once and both
+    tried to create its tables ("table shows already exists")."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_and_close(_: int) -> int:
+        with Store(tmp_path / "new.sqlite") as s:
+            return s.schema_version()
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(open_and_close, range(16))) == [len(MIGRATIONS)] * 16
+    with Store(tmp_path / "new.sqlite") as s:
+        assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot"):
+        Store(blocker / "store.sqlite")
+
+
+def test_wal_mode(store: Store) -> None:
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_upsert_counts_and_history(store: Store) -> None:
+    counts = store.apply_listing(SHOW, RSS, listing(ep(1), ep(2), ep(3)), FetchMeta())
+    assert (counts.new, counts.updated, counts.unchanged) == (3, 0, 0)
+    version = store.version("show")[0]
+    again = store.apply_listing(SHOW, RSS, listing(ep(1), ep(2), ep(3)), FetchMeta())
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 3)
+    assert store.version("show")[0] == version  # nothing changed, nothing bumped
+    # the source's window moves on: old episodes stay, an edit is an update
+    moved = store.apply_listing(SHOW, RSS, listing(ep(3, title="Episode 3, edited"), ep(4)), FetchMeta())
+    assert (moved.new, moved.updated, moved.unchanged) == (1, 1, 0)
+    assert store.version("show")[0] == version + 1
+    assert guids(store) == ["g4", "g3", "g2", "g1"]
+    assert store.episodes("show", parse_filter({"limit": "1", "sort": "oldest"}))[0].data.guid == "g1"
+
+
+def test_a_failing_source_leaves_the_store_as_it_was(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.apply_listing(SHOW, RSS, listing(ep(1)), FetchMeta(etag='"v1"'))
+    before = store.db.execute("SELECT * FROM episodes").fetchall()
+    calls = []
+
+    def explode(*args: object) -> tuple[str, ...]:
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return ()
+
+    monkeypatch.setattr(store_module, "tag_episode", explode)
+    with pytest.raises(RuntimeError):
+        store.apply_listing(SHOW, RSS, listing(ep(1, title="changed"), ep(2)), FetchMeta(etag='"v2"'))
+    assert store.db.execute("SELECT * FROM episodes").fetchall() == before
+    assert store.source_state("show", RSS).etag == '"v1"'
+
+
+def test_failure_and_unchanged_are_recorded(store: Store) -> None:
+    store.apply_listing(SHOW, RSS, listing(ep(1)), FetchMeta(etag='"v1"', content_hash="abc"))
+    store.record_failure("show", RSS, "HTTP 500")
+    state = store.source_state("show", RSS)
+    assert (state.status, state.error, state.etag, state.content_hash) == ("failed", "HTTP 500", '"v1"', "abc")
+    assert guids(store) == ["g1"]
+    store.record_unchanged("show", RSS, FetchMeta(etag='"v2"'))
+    state = store.source_state("show", RSS)
+    assert (state.status, state.error, state.etag) == ("unchanged", None, '"v2"')
+
+
+def test_sources_merge_into_one_episode_list(store: Store) -> None:
+    from_listing = Episode(guid="feedtool:show:abc", title="Episode 1", guid_derived=True,
+                           published=DAY.replace(hour=0) + timedelta(days=1), duration=540,
+                           description="<p>From the listing.</p>")  # fmt: skip
+    only_listing = Episode(
+        guid="feedtool:show:old", title="An old one", guid_derived=True, published=DAY - timedelta(days=300)
+    )
+    store.apply_listing(SHOW, RSS, listing(ep(1), ep(2)), FetchMeta())
+    counts = store.apply_listing(SHOW, LISTING, listing(from_listing, only_listing), FetchMeta())
+    assert (counts.new, counts.updated) == (1, 1)  # the feed's episode gained a description
+    stored = {e.data.guid: e.data for e in store.episodes("show")}
+    assert set(stored) == {"g1", "g2", "feedtool:show:old"}
+    assert stored["g1"].duration == 600  # the RSS feed's exact duration wins over "9 mins."
+    assert stored["g1"].description == "<p>From the listing.</p>"  # the feed had none
+    # refreshing either source again changes nothing
+    assert store.apply_listing(SHOW, LISTING, listing(from_listing, only_listing), FetchMeta()).changed is False
+    assert store.apply_listing(SHOW, RSS, listing(ep(1), ep(2)), FetchMeta()).changed is False
+
+
+def test_show_metadata_merges_by_precision(store: Store) -> None:
+    store.apply_listing(SHOW, LISTING, Listing(ShowInfo(title="Listing title", author="A")), FetchMeta())
+    store.apply_listing(SHOW, RSS, Listing(ShowInfo(title="Feed title", image="https://i.example/a.png")), FetchMeta())
+    store.apply_listing(SHOW, LISTING, Listing(ShowInfo(title="Listing title", author="A")), FetchMeta())
+    show = store.show("show")
+    assert show is not None
+    assert (show.info.title, show.info.author, show.info.image) == ("Feed title", "A", "https://i.example/a.png")
+
+
+@pytest.fixture
+def library(store: Store) -> Store:
+    store.apply_listing(
+        SHOW,
+        RSS,
+        listing(
+            ep(1, title="Open models today", categories=("Technology",)),
+            ep(2, title="Closed labs", description="<p>Nothing OPEN here. Café talk.</p>"),
+            ep(3, title="Sponsor: mugs", keywords=("Merch",)),
+            ep(4, title="Über open model", duration=None),
+        ),
+        FetchMeta(),
+    )
+    return store
+
+
+FILTERS: list[tuple[dict[str, object], list[str]]] = [
+    ({}, ["g4", "g3", "g2", "g1"]),
+    ({"tag": "open-models"}, ["g4", "g1"]),
+    ({"tag": "open-models,merch"}, ["g4", "g3", "g1"]),
+    ({"tag": ["technology", "merch"]}, ["g3", "g1"]),
+    ({"exclude_tag": "open-models"}, ["g3", "g2"]),
+    ({"q": "open"}, ["g4", "g2", "g1"]),
+    ({"q": "open today"}, ["g1"]),
+    ({"q": "café"}, ["g2"]),
+    ({"q": "ÜBER"}, ["g4"]),
+    ({"since": "2026-05-03"}, ["g4", "g3", "g2"]),
+    ({"until": "2026-05-03"}, ["g2", "g1"]),
+    ({"since": "2026-05-03T12:00:00Z", "until": "2026-05-04T11:59:59Z"}, ["g2"]),
+    ({"min_duration": "1200"}, ["g3", "g2"]),
+    ({"max_duration": "20m"}, ["g2", "g1"]),
+    ({"limit": "2"}, ["g4", "g3"]),
+    ({"sort": "oldest", "limit": "2"}, ["g1", "g2"]),
+    ({"filter": "open"}, ["g4", "g1"]),
+    ({"filter": "open", "filter_case_sensitive": "false"}, ["g4", "g2", "g1"]),
+    ({"filter": "Technology"}, ["g1"]),
+    ({"filter_title": "^Open|^Closed"}, ["g2", "g1"]),
+    ({"filter_title": "o", "filter_description": "OPEN"}, ["g2"]),
+    ({"filter_category": "^merch$"}, ["g3"]),
+    ({"filterout": "Sponsor"}, ["g4", "g2", "g1"]),
+    ({"filterout_title": "(?i)open"}, ["g3", "g2"]),
+    ({"filterout_description": "Café"}, ["g4", "g3", "g1"]),
+    ({"filterout_category": "open-models"}, ["g3", "g2"]),
+]
+
+
+@pytest.mark.parametrize(("params", "expected"), FILTERS, ids=[str(p) for p, _ in FILTERS])
+def test_filters_run_in_sql(library: Store, params: dict[str, object], expected: list[str]) -> None:
+    assert guids(library, **params) == expected
+
+
+def test_filter_time_counts_back_from_now(library: Store) -> None:
+    now = DAY + timedelta(days=3, hours=1)
+    found = library.episodes("show", parse_filter({"filter_time": str(36 * 3600)}), now=now)
+    assert [e.data.guid for e in found] == ["g4", "g3", "g2"]
+
+
+def test_cap_bounds_unlimited_feeds(library: Store) -> None:
+    assert [e.data.guid for e in library.episodes("show", cap=2)] == ["g4", "g3"]
+    assert [e.data.guid for e in library.episodes("show", parse_filter({"limit": "1"}), cap=2)] == ["g4"]
+
+
+def test_runaway_regex_is_a_filter_error(library: Store) -> None:
+    long_title = ep(5, title="x" * 3000)
+    library.apply_listing(SHOW, RSS, listing(long_title), FetchMeta())
+    with pytest.raises(FilterError, match="filter_title"):
+        library.episodes("show", parse_filter({"filter_title": "(x+x+)+y"}), regex_seconds=0.2)
+
+
+def test_tag_counts(library: Store) -> None:
+    assert library.tag_counts("show") == {"open-models": 2, "merch": 1, "technology": 1}
+
+
+def test_retag_applies_changed_rules_to_history(library: Store) -> None:
+    library.retag(SHOW)  # records the digest of the current rules
+    new_rules = ShowConfig(
+        id="show", sources=SHOW.sources, tags=(TagRule("labs", (re.compile("labs", re.I),), ("title",)),)
+    )
+    assert library.retag(new_rules) == 3  # g1 and g4 lose open-models, g2 gains labs
+    assert library.tag_counts("show") == {"labs": 1, "merch": 1, "technology": 1}
+    assert library.retag(new_rules) == 0
+
+
+episodes = st.builds(
+    Episode,
+    guid=st.text(min_size=1),
+    title=st.text(),
+    guid_is_permalink=st.none() | st.booleans(),
+    guid_derived=st.booleans(),
+    link=st.none() | st.text(),
+    published=st.none() | st.integers(0, 2**33).map(lambda s: datetime.fromtimestamp(s, UTC)),
+    description=st.none() | st.text(),
+    enclosure=st.none() | st.builds(Enclosure, st.text(), st.none() | st.text(), st.none() | st.integers(1, 2**40)),
+    duration=st.none() | st.integers(1, 10**6),
+    episode=st.none() | st.integers(1, 10**6),
+    keywords=st.lists(st.text()).map(tuple),
+    transcripts=st.lists(st.builds(Transcript, st.text(), st.none() | st.text())).map(tuple),
+    chapters_link=st.none() | st.builds(ChaptersLink, st.text()),
+    chapters=st.lists(st.builds(Chapter, st.text(), st.text())).map(tuple),
+    persons=st.lists(st.builds(Person, st.text(), st.none() | st.text())).map(tuple),
+)
+
+
+@given(episodes)
+def test_episode_json_round_trips(episode: Episode) -> None:
+    assert decode_episode(encode_episode(episode)) == episode
+
+
+def test_concurrent_reader_during_a_write(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    writer, reader = Store(path), Store(path)
+    try:
+        writer.apply_listing(SHOW, RSS, listing(ep(1)), FetchMeta())
+        with writer.transaction():
+            writer.db.execute("UPDATE episodes SET title = 'in flight'")
+            assert [e.data.title for e in reader.episodes("show")] == ["Episode 1"]
+    finally:
+        writer.close()
+        reader.close()

@@ -1,0 +1,345 @@
+"""The Flask app through its test client: routes, filters, HTTP caching, errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import feedparser
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feedtool.config import load
+from feedtool.errors import ConfigError
+from feedtool.refresh import refresh
+from feedtool.web import create_app
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A config with two shows refreshed from local files; returns the config path."""
+    (tmp_path / "full.xml").write_bytes((DATA / "rss" / "full.xml").read_bytes())
+    (tmp_path / "quietlab.txt").write_bytes((DATA / "listing" / "quietlab.txt").read_bytes())
+    (tmp_path / "bp.xml").write_bytes((DATA / "rss" / "boilerplate.xml").read_bytes())
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        """
+server: {max_age: 120}
+shows:
+  quiet-lab:
+    sources: [{rss: full.xml}, {listing: quietlab.txt}]
+    tags:
+      open-models: {match: ['open weights'], fields: [title]}
+  bp:
+    title: "Boilerplate <script>alert(1)</script>"
+    sources: [{rss: bp.xml}]
+feeds:
+  quiet-lab-open:
+    show: quiet-lab
+    title: "The Quiet Lab: open models"
+    filter: {tag: open-models}
+"""
+    )
+    assert refresh(load(path)).ok
+    return path
+
+
+@pytest.fixture
+def app(site: Path, app_factory: Callable[[Path], Flask]) -> Flask:
+    return app_factory(site)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def test_factory_uses_the_given_config(site: Path) -> None:
+    app = create_app({"FEEDTOOL_CONFIG": str(site)})
+    assert app.extensions["feedtool"].path == site
+
+
+def test_factory_refuses_a_bad_config(write_config: Callable[[str], Path]) -> None:
+    with pytest.raises(ConfigError, match="unknown source kind"):
+        create_app({"FEEDTOOL_CONFIG": str(write_config("shows: {a: {sources: [{rsss: x}]}}"))})
+
+
+def test_factory_reads_feedtool_config_from_the_environment(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDTOOL_CONFIG", str(site))
+    assert create_app().extensions["feedtool"].path == site
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"),
+    [
+        ("rss", "application/rss+xml; charset=utf-8"),
+        ("atom", "application/atom+xml; charset=utf-8"),
+        ("json", "application/feed+json; charset=utf-8"),
+    ],
+)
+def test_feed_formats(client: FlaskClient, fmt: str, content_type: str) -> None:
+    response = client.get(f"/feeds/quiet-lab.{fmt}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["Cache-Control"] == "public, max-age=120"
+    assert response.headers["ETag"].startswith('"')
+    assert response.headers["Last-Modified"]
+
+
+def test_unknown_feed_and_format_are_404(client: FlaskClient) -> None:
+    for path in ("/feeds/nope.rss", "/feeds/quiet-lab.xml", "/feeds/quiet-lab", "/nothing"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.headers["Content-Type"].startswith("text/plain")
+
+
+def test_whole_back_catalogue_and_merged_sources(client: FlaskClient) -> None:
+    feed = feedparser.parse(client.get("/feeds/quiet-lab.rss").data)
+    # 2 episodes from the feed, and 1 only the listing knows
+    assert [e.title for e in feed.entries] == [
+        "Episode 2: Open weights, & why they matter",
+        "Episode 1: Hello",
+        "Bonus: a very short one",
+    ]
+
+
+def test_named_feed_keeps_only_tagged_episodes(client: FlaskClient) -> None:
+    feed = feedparser.parse(client.get("/feeds/quiet-lab-open.rss").data)
+    assert feed.feed.title == "The Quiet Lab: open models"
+    assert [e.title for e in feed.entries] == ["Episode 2: Open weights, & why they matter"]
+
+
+def test_filtered_feed_title_and_self_link(client: FlaskClient) -> None:
+    response = client.get("/feeds/quiet-lab.rss?tag=open-models&utm_source=app")
+    feed = feedparser.parse(response.data)
+    assert feed.feed.title == "The Quiet Lab (tag: open-models)"
+    self_link = next(link.href for link in feed.feed.links if link.rel == "self")
+    assert self_link == "http://localhost/feeds/quiet-lab.rss?tag=open-models&utm_source=app"
+    narrowed = feedparser.parse(client.get("/feeds/quiet-lab-open.rss?q=nothing-matches").data)
+    assert narrowed.feed.title == "The Quiet Lab: open models (search: nothing-matches)"
+    assert narrowed.entries == []
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("limit=0", "limit='0': expected a whole number from 1 to 1000"),
+        ("since=tomorrow", "since='tomorrow': expected a date YYYY-MM-DD"),
+        ("min_duration=long", "min_duration='long': expected seconds"),
+        ("sort=up", "sort='up': expected one of: newest, oldest"),
+        ("filter=(", "filter='(': expected a valid regular expression"),
+        ("tag=%21%21", "tag='!!': expected tag names"),
+    ],
+)
+def test_invalid_filters_are_400_with_a_message(client: FlaskClient, query: str, message: str) -> None:
+    response = client.get(f"/feeds/quiet-lab.rss?{query}")
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert message in response.get_data(as_text=True)
+
+
+def test_runaway_regex_is_answered_within_a_second(client: FlaskClient, site: Path) -> None:
+    started = time.monotonic()
+    response = client.get(f"/feeds/quiet-lab.rss?filter={quote('(.*a){25}x')}&limit=5")
+    assert response.status_code in (200, 400)
+    response = client.get(f"/feeds/quiet-lab.rss?filter_description={quote('(x+x+)+y')}&q=x")
+    assert time.monotonic() - started < 1.0 + 0.5  # the budget is 0.5 s per request
+    assert response.status_code in (200, 400)
+
+
+def test_runaway_regex_on_long_text_is_a_400(tmp_path: Path, app_factory: Callable[[Path], Flask]) -> None:
+    long = "x" * 20000
+    (tmp_path / "f.xml").write_text(
+        f"<rss><channel><title>T</title><item><title>{long}</title><guid>1</guid></item></channel></rss>"
+    )
+    (tmp_path / "c.yaml").write_text("shows: {s: {sources: [{rss: f.xml}]}}\n")
+    assert refresh(load(tmp_path / "c.yaml")).ok
+    client = app_factory(tmp_path / "c.yaml").test_client()
+    started = time.monotonic()
+    response = client.get(f"/feeds/s.rss?filter_title={quote('(x+x+)+y')}")
+    assert time.monotonic() - started < 1.0
+    assert response.status_code == 400
+    assert "finishes within 0.5 s" in response.get_data(as_text=True)
+
+
+def test_conditional_requests(client: FlaskClient) -> None:
+    first = client.get("/feeds/quiet-lab.rss")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert client.get("/feeds/quiet-lab.rss", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/feeds/quiet-lab.rss", headers={"If-None-Match": f'"other", {etag}'}).status_code == 304
+    assert client.get("/feeds/quiet-lab.rss", headers={"If-Modified-Since": modified}).status_code == 304
+    earlier = (datetime.now(UTC) - timedelta(days=3650)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert client.get("/feeds/quiet-lab.rss", headers={"If-Modified-Since": earlier}).status_code == 200
+    # If-None-Match decides when both are sent
+    both = {"If-None-Match": '"stale"', "If-Modified-Since": modified}
+    assert client.get("/feeds/quiet-lab.rss", headers=both).status_code == 200
+    not_modified = client.get("/feeds/quiet-lab.rss", headers={"If-None-Match": etag})
+    assert not_modified.data == b""
+    assert not_modified.headers["ETag"] == etag
+
+
+def test_304_does_not_render(client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    etag = client.get("/feeds/quiet-lab.atom").headers["ETag"]
+    from feedtool import publish
+
+    def fail(*args: object) -> bytes:
+        raise AssertionError("rendered")
+
+    monkeypatch.setitem(publish.FORMATS, "atom", (fail, "application/atom+xml"))
+    app.extensions["feedtool.cache"].__init__()  # forget rendered bytes
+    assert client.get("/feeds/quiet-lab.atom", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_repeated_requests_come_from_the_render_cache(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from feedtool import publish
+
+    calls: list[str] = []
+    render, content_type = publish.FORMATS["json"]
+    monkeypatch.setitem(publish.FORMATS, "json", (lambda doc: calls.append(doc.name) or render(doc), content_type))
+    bodies = {client.get("/feeds/quiet-lab.json?limit=2").data for _ in range(3)}
+    assert len(bodies) == 1
+    assert calls == ["quiet-lab"]
+    client.get("/feeds/quiet-lab.json?limit=1")
+    assert calls == ["quiet-lab", "quiet-lab"]
+
+
+def test_etag_changes_only_when_a_refresh_changes_episodes(site: Path, client: FlaskClient) -> None:
+    etag = client.get("/feeds/quiet-lab.rss").headers["ETag"]
+    other = client.get("/feeds/bp.rss").headers["ETag"]
+    assert refresh(load(site)).ok  # nothing changed upstream
+    assert client.get("/feeds/quiet-lab.rss").headers["ETag"] == etag
+    feed = site.parent / "full.xml"
+    feed.write_text(feed.read_text().replace("Episode 1: Hello", "Episode 1: Hello again"))
+    assert refresh(load(site)).ok
+    response = client.get("/feeds/quiet-lab.rss", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert response.headers["ETag"] != etag
+    assert b"Episode 1: Hello again" in response.data
+    assert client.get("/feeds/bp.rss").headers["ETag"] == other  # another show: unchanged
+
+
+def test_head(client: FlaskClient) -> None:
+    get = client.get("/feeds/quiet-lab.rss")
+    head = client.head("/feeds/quiet-lab.rss")
+    assert head.status_code == 200
+    assert head.data == b""
+    assert head.headers["ETag"] == get.headers["ETag"]
+    assert head.headers["Content-Length"] == get.headers["Content-Length"]
+
+
+def test_gzip(client: FlaskClient) -> None:
+    plain = client.get("/feeds/quiet-lab.rss")
+    packed = client.get("/feeds/quiet-lab.rss", headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.data) == plain.data
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    conditional = client.get(
+        "/feeds/quiet-lab.rss", headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]}
+    )
+    assert conditional.status_code == 304
+    refused = client.get("/feeds/quiet-lab.rss", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_index_lists_shows_feeds_tags_and_status(client: FlaskClient) -> None:
+    response = client.get("/")
+    page = response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    for expected in (
+        "http://localhost/feeds/quiet-lab.rss",
+        "http://localhost/feeds/quiet-lab.atom",
+        "http://localhost/feeds/quiet-lab.json",
+        "http://localhost/feeds/quiet-lab-open.rss",
+        "The Quiet Lab: open models",
+        "open-models (1)",
+        "Episode 2: Open weights, &amp; why they matter",
+        "http://localhost/feeds.opml",
+        "listing",
+    ):
+        assert expected in page
+    assert "<script>alert(1)</script>" not in page
+    assert "Boilerplate &lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_opml(client: FlaskClient) -> None:
+    response = client.get("/feeds.opml")
+    parsed = feedparser.parse(client.get("/feeds/quiet-lab.rss").data)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">')
+    for name in ("quiet-lab", "quiet-lab-open", "bp"):
+        assert f'xmlUrl="http://localhost/feeds/{name}.rss"' in body
+    assert parsed.feed.title in body
+
+
+def test_healthz(client: FlaskClient, site: Path) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    health = json.loads(response.data)
+    assert health["status"] == "ok"
+    assert {(s["show"], s["kind"], s["status"]) for s in health["sources"]} == {
+        ("quiet-lab", "rss", "ok"),
+        ("quiet-lab", "listing", "ok"),
+        ("bp", "rss", "ok"),
+    }
+    (site.parent / "bp.xml").unlink()
+    refresh(load(site))
+    import sqlite3
+
+    db = sqlite3.connect(load(site).store)
+    db.execute("UPDATE sources SET last_success = last_success - 3 * 86400 WHERE location LIKE '%bp.xml'")
+    db.commit()
+    db.close()
+    stale = client.get("/healthz")
+    assert stale.status_code == 503
+    assert json.loads(stale.data)["status"] == "stale"
+    assert any(s["status"] == "failed" and "cannot read" in s["error"] for s in json.loads(stale.data)["sources"])
+
+
+def test_never_refreshed_source_is_unhealthy(
+    write_config: Callable[[str], Path], app_factory: Callable[[Path], Flask]
+) -> None:
+    client = app_factory(write_config("shows: {a: {sources: [{listing: x.txt}]}}")).test_client()
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/feeds/a.rss").status_code == 200  # an empty but valid feed
+    assert client.get("/").status_code == 200
+
+
+def test_store_trouble_is_a_503(site: Path, app_factory: Callable[[Path], Flask], tmp_path: Path) -> None:
+    store = load(site).store
+    app = app_factory(site)
+    store.unlink()
+    store.mkdir()  # the store path is now a folder: SQLite cannot open it
+    response = app.test_client().get("/feeds/quiet-lab.rss")
+    assert response.status_code == 503
+    assert b"Traceback" not in response.data
+
+
+ROUTES = ["/", "/feeds.opml", "/healthz", "/feeds/quiet-lab.rss", "/feeds/quiet-lab-open.atom", "/feeds/bp.json"]
+PARAM_NAMES = st.sampled_from(
+    ["tag", "exclude_tag", "q", "since", "until", "min_duration", "max_duration", "limit", "sort", "filter",
+     "filter_title", "filter_description", "filter_category", "filterout", "filterout_title",
+     "filterout_description", "filterout_category", "filter_time", "filter_case_sensitive", "x", ""]
+)  # fmt: skip
+QUERIES = st.lists(st.tuples(PARAM_NAMES | st.text(max_size=8), st.text(max_size=30)), max_size=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from(ROUTES), query=QUERIES, raw=st.binary(max_size=40))
+def test_no_query_string_makes_a_500(client: FlaskClient, route: str, query: list[tuple[str, str]], raw: bytes) -> None:
+    from urllib.parse import urlencode
+
+    for path in (f"{route}?{urlencode(query)}", f"{route}?{raw.decode('latin-1')}"):
+        response = client.get(path)
+        assert response.status_code in (200, 304, 400, 404, 503), (path, response.data[:200])
