@@ -112,7 +112,7 @@ def _refresh_show(
             log.info("%s: tag or strip rules changed; %d stored episodes updated", show.id, changed)
         for source in show.sources:
             result = refresh_source(store, show, source, fetcher, force=rules_changed)
-            log.log(logging.WARNING if result.status == "failed" else logging.INFO, "%s", result.describe())
+            log.info("%s", result.describe())  # the caller reports results; cron logs once
             if on_result is not None:
                 on_result(result)
             results.append(result)
