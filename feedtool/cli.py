@@ -244,3 +244,38 @@ def export(state: State, /, out: Path, base_url: str, **params: Any) -> None:
     except FeedtoolError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{out}: {written} files written, {kept} unchanged")
+
+
+@main.command(name="lint")
+@click.argument("feed")
+def lint_command(feed: str) -> None:
+    """Check whether a podcast feed (a URL or a file) will be accepted by podcast apps.
+
+    Reports each problem with the item it concerns and its severity, after Apple
+    Podcasts' requirements and the RSS Best Practices Profile. Exits 1 when any
+    error is found.
+
+    \b
+    Example:
+        feedtool lint http://127.0.0.1:8000/feeds/interconnects.rss
+        feedtool lint saved-feed.xml
+    """
+    from feedtool.config import FetchConfig
+    from feedtool.fetch import Fetcher
+    from feedtool.lint import lint
+
+    fetcher = Fetcher(FetchConfig())
+    try:
+        body = fetcher.get(feed).body
+    except FeedtoolError as exc:
+        raise click.ClickException(f"{feed}: {exc}") from exc
+    finally:
+        fetcher.close()
+    problems = lint(body)
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    click.echo(f"{feed}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+    if errors:
+        sys.exit(1)

@@ -21,7 +21,7 @@ import yaml
 from feedtool.errors import ConfigError, FilterError
 from feedtool.filters import PARAMS as _FILTER_KEYS
 from feedtool.filters import Filter, parse_filter
-from feedtool.model import SourceKind
+from feedtool.model import ShowInfo, SourceKind
 
 ENV_VAR = "FEEDTOOL_CONFIG"
 DEFAULT_PATH = "config.yaml"
@@ -29,6 +29,7 @@ DEFAULT_RADIONET_API = "https://prod.radio-api.net"
 
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _TAG_FIELDS = ("title", "description")
+_SHOW_INFO_KEYS = ("description", "link", "language", "image", "author", "categories", "explicit")
 _SIZE = re.compile(r"(\d+)\s*(b|kb|mb|gb)?", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
 
@@ -61,6 +62,8 @@ class ShowConfig:
     tags: tuple[TagRule, ...] = ()
     strip: tuple[re.Pattern[str], ...] = ()
     cap: int | None = None
+    #: Show metadata set in the config; each field given wins over the sources'.
+    overrides: ShowInfo = field(default_factory=ShowInfo)
 
     @property
     def rules_digest(self) -> str:
@@ -344,7 +347,8 @@ class _Reader:
         return shows
 
     def show(self, show_id: str, data: Any, where: str) -> ShowConfig | None:
-        section = self.mapping(data, where, ("title", "sources", "tags", "strip", "cap"))
+        keys = ("title", "sources", "tags", "strip", "cap", *_SHOW_INFO_KEYS)
+        section = self.mapping(data, where, keys)
         if section is None:
             return None
         sources = self.sources(section.get("sources"), f"{where}.sources")
@@ -352,11 +356,36 @@ class _Reader:
             id=show_id,
             sources=sources,
             title=self.string(section.get("title"), f"{where}.title"),
+            overrides=self.show_info(section, where),
             tags=self.tags(section.get("tags"), f"{where}.tags"),
             strip=self.patterns(section.get("strip"), f"{where}.strip"),
             cap=None
             if section.get("cap") is None
             else self.integer(section["cap"], f"{where}.cap", 0, 1, 10**7) or None,
+        )
+
+    def show_info(self, section: dict[str, Any], where: str) -> ShowInfo:
+        categories = []
+        for index, text in enumerate(self.strings(section.get("categories"), f"{where}.categories")):
+            parts = tuple(p.strip() for p in text.split("/") if p.strip())
+            if not 1 <= len(parts) <= 2:
+                self.problem(
+                    f"{where}.categories[{index}]", f"expected 'Category' or 'Category/Subcategory', got {text!r}"
+                )
+            else:
+                categories.append(parts)
+        explicit = section.get("explicit")
+        if explicit is not None and not isinstance(explicit, bool):
+            self.problem(f"{where}.explicit", f"expected true or false, got {explicit!r}")
+            explicit = None
+        return ShowInfo(
+            description=self.string(section.get("description"), f"{where}.description"),
+            link=self.url(section["link"], f"{where}.link") if "link" in section else None,
+            language=self.string(section.get("language"), f"{where}.language"),
+            image=self.url(section["image"], f"{where}.image") if "image" in section else None,
+            author=self.string(section.get("author"), f"{where}.author"),
+            categories=tuple(categories),
+            explicit=explicit,
         )
 
     def sources(self, data: Any, where: str) -> tuple[SourceConfig, ...]:

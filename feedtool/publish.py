@@ -14,7 +14,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -141,8 +141,7 @@ class Publisher:
         named feed's filter and the request's."""
         feed = self.feed_config(name)
         show_config = self.config.shows[feed.show]
-        show = self.store.show(feed.show)
-        info = show.info if show is not None else None
+        info = self.show_info(feed.show)
         combined = combine((feed.filter, flt))
         episodes = self.store.episodes(
             feed.show,
@@ -154,18 +153,27 @@ class Publisher:
         label = xml_safe(flt.describe())
         if label:
             title = f"{title} ({label})"
-        upstream = html_to_text(info.description) if info and info.description else None
-        description = feed.description or upstream or title
+        description = feed.description or html_to_text(info.description or "") or title
         return FeedDocument(
             name=name,
             title=title,
             description=description,
             self_url=self_url,
-            home_url=(info.link if info and info.link else None) or self.home_url(self_url),
-            info=info or ShowInfo(),
+            home_url=info.link or self.home_url(self_url),
+            info=info,
             episodes=episodes,
             updated=updated,
         )
+
+    def show_info(self, show_id: str) -> ShowInfo:
+        """A show's metadata as merged from its sources, with the config's settings on top."""
+        show = self.store.show(show_id)
+        info = show.info if show is not None else ShowInfo()
+        overrides = self.config.shows[show_id].overrides
+        changes = {
+            f.name: getattr(overrides, f.name) for f in fields(ShowInfo) if getattr(overrides, f.name) not in (None, ())
+        }
+        return replace(info, **changes) if changes else info
 
     def home_url(self, self_url: str) -> str:
         """feedtool's own index page, for shows that have no website."""
@@ -179,8 +187,7 @@ class Publisher:
         """The HTML index of every show and named feed."""
         sections = []
         for show_id, show_config in self.config.shows.items():
-            show = self.store.show(show_id)
-            info = show.info if show is not None else ShowInfo()
+            info = self.show_info(show_id)
             states = {(s.kind, s.location): s for s in self.store.source_states(show_id)}
             named = [
                 html.FeedLinks(f.name, self.title(f.name), self._urls(base_url, f.name), f.filter.describe())
@@ -214,16 +221,14 @@ class Publisher:
         """Every show and named feed as an OPML 2.0 subscription list."""
         outlines = []
         for name in self.config.feed_names():
-            show = self.store.show(self.feed_config(name).show)
-            website = show.info.link if show is not None else None
+            website = self.show_info(self.feed_config(name).show).link
             outlines.append(opml.Outline(self.title(name), feed_url(base_url, name, "rss"), website))
         return opml.render("feedtool feeds", outlines, self._config_time)
 
     def title(self, name: str) -> str:
         """A feed's title before any request filter."""
         feed = self.feed_config(name)
-        show = self.store.show(feed.show)
-        show_title = self.config.shows[feed.show].title or (show.info.title if show else None) or feed.show
+        show_title = self.config.shows[feed.show].title or self.show_info(feed.show).title or feed.show
         if feed.title:
             return feed.title
         label = feed.filter.describe()

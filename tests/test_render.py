@@ -7,6 +7,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from lxml import etree
 
 from feedtool.config import ShowConfig, SourceConfig, load
 from feedtool.filters import Filter
-from feedtool.model import SourceKind, StoredEpisode
+from feedtool.lint import lint
+from feedtool.model import ShowInfo, SourceKind, StoredEpisode
 from feedtool.normalize import html_to_text
 from feedtool.publish import Publisher, feed_url
 from feedtool.sources import ParseContext
@@ -206,3 +208,40 @@ def test_rendering_is_deterministic(published: tuple[Publisher, str]) -> None:
     from feedtool.render import rss
 
     assert rss.render(first) == rss.render(again)
+
+
+# Atom is not linted (podcast directories want RSS); slips.xml is not well-formed,
+# so lint stops at its first line.
+WELL_FORMED_RSS = [name for name in FIXTURES if name not in ("atom.xml", "slips.xml")]
+
+
+@pytest.mark.parametrize("name", WELL_FORMED_RSS)
+def test_output_adds_no_lint_problem(tmp_path: Path, name: str) -> None:
+    """Whatever upstream lacks stays missing, but feedtool's output never has a
+    problem that upstream did not have."""
+    upstream = {(p.rule, p.severity) for p in lint((DATA / name).read_bytes())}
+    publisher = publish(tmp_path, name)
+    ours = {(p.rule, p.severity) for p in lint(render(publisher, "rss")[0])}
+    assert ours <= upstream
+
+
+def test_repaired_feed_lacks_only_what_upstream_lacks(tmp_path: Path) -> None:
+    problems = lint(render(publish(tmp_path, "slips.xml"), "rss")[0])
+    assert {p.rule for p in problems} == {"channel-image", "channel-language", "channel-category"}
+
+
+@pytest.mark.parametrize("name", ["full.xml", "atom.xml"])
+def test_complete_shows_are_lint_clean(tmp_path: Path, name: str) -> None:
+    publisher = publish(tmp_path, name)
+    if name == "atom.xml":  # what an Atom feed cannot say, set in the config
+        overrides = ShowInfo(image="https://atomic.example/art.png", categories=(("Science", "Physics"),))
+        shows = {"show": replace(publisher.config.shows["show"], overrides=overrides)}
+        publisher = Publisher(replace(publisher.config, shows=shows), publisher.store)
+    problems = [str(p) for p in lint(render(publisher, "rss")[0])]
+    if name == "atom.xml":  # upstream's Ogg file stays an Ogg file
+        assert problems == [
+            "warning: item 1 'Fusion, again': <enclosure> type 'audio/ogg' does not play in Apple Podcasts "
+            "[item-enclosure]"
+        ]
+    else:
+        assert problems == []

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from feedtool.config import load
 from feedtool.errors import ConfigError
+from feedtool.lint import lint
 from feedtool.refresh import refresh
 from feedtool.web import create_app
 
@@ -114,7 +115,9 @@ def test_whole_back_catalogue_and_merged_sources(client: FlaskClient) -> None:
 
 
 def test_named_feed_keeps_only_tagged_episodes(client: FlaskClient) -> None:
-    feed = feedparser.parse(client.get("/feeds/quiet-lab-open.rss").data)
+    body = client.get("/feeds/quiet-lab-open.rss").data
+    assert lint(body) == []
+    feed = feedparser.parse(body)
     assert feed.feed.title == "The Quiet Lab: open models"
     assert [e.title for e in feed.entries] == ["Episode 2: Open weights, & why they matter"]
 

@@ -1,0 +1,283 @@
+"""Will podcast apps accept this feed? A linter for RSS podcast feeds, ours or anyone's.
+
+Rules come from Apple Podcasts' feed requirements and the RSS Advisory Board's Best
+Practices Profile. An *error* is something an app or directory rejects or gets
+wrong (Apple refuses the feed, an app downloads an episode twice); a *warning* is
+something they recommend. Pure: bytes in, problems out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+Severity = Literal["error", "warning"]
+
+ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST = "https://podcastindex.org/namespace/1.0"
+ATOM = "http://www.w3.org/2005/Atom"
+CANONICAL = {
+    ITUNES: "itunes",
+    PODCAST: "podcast",
+    ATOM: "atom",
+    "http://purl.org/rss/1.0/modules/content/": "content",
+    "http://search.yahoo.com/mrss/": "media",
+    "http://podlove.org/simple-chapters": "psc",
+    "http://purl.org/dc/elements/1.1/": "dc",
+    "http://www.google.com/schemas/play-podcasts/1.0": "googleplay",
+}
+# Other spellings seen in the wild, and the URI they mean.
+_LOOKALIKES = {
+    "https://github.com/podcastindex-org/podcast-namespace/blob/main/docs/1.0.md": PODCAST,
+    "http://podcastindex.org/namespace/1.0": PODCAST,
+}
+
+MAX_DESCRIPTION_BYTES = 4000
+
+#: Apple Podcasts categories and their subcategories.
+APPLE_CATEGORIES: dict[str, frozenset[str]] = {
+    name: frozenset(subs)
+    for name, subs in {
+        "Arts": ["Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"],
+        "Business": ["Careers", "Entrepreneurship", "Investing", "Management", "Marketing", "Non-Profit"],
+        "Comedy": ["Comedy Interviews", "Improv", "Stand-Up"],
+        "Education": ["Courses", "How To", "Language Learning", "Self-Improvement"],
+        "Fiction": ["Comedy Fiction", "Drama", "Science Fiction"],
+        "Government": [],
+        "History": [],
+        "Health & Fitness": ["Alternative Health", "Fitness", "Medicine", "Mental Health", "Nutrition", "Sexuality"],
+        "Kids & Family": ["Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"],
+        "Leisure": ["Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies", "Home & Garden",
+                    "Video Games"],
+        "Music": ["Music Commentary", "Music History", "Music Interviews"],
+        "News": ["Business News", "Daily News", "Entertainment News", "News Commentary", "Politics", "Sports News",
+                 "Tech News"],
+        "Religion & Spirituality": ["Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Religion",
+                                    "Spirituality"],
+        "Science": ["Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics", "Natural Sciences",
+                    "Nature", "Physics", "Social Sciences"],
+        "Society & Culture": ["Documentary", "Personal Journals", "Philosophy", "Places & Travel", "Relationships"],
+        "Sports": ["Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf", "Hockey", "Rugby",
+                   "Running", "Soccer", "Swimming", "Tennis", "Volleyball", "Wilderness", "Wrestling"],
+        "Technology": [],
+        "True Crime": [],
+        "TV & Film": ["After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"],
+    }.items()
+}  # fmt: skip
+
+#: Enclosure types Apple Podcasts plays; other audio and video types work in some apps.
+APPLE_TYPES = frozenset(
+    {
+        "audio/mpeg",
+        "audio/x-m4a",
+        "audio/mp4",
+        "audio/m4a",
+        "video/mp4",
+        "video/quicktime",
+        "video/x-m4v",
+        "application/pdf",
+    }
+)
+
+_RFC822 = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"(?P<year>\d+) \d{2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|UT|GMT|[ECMP][SD]T|[A-IK-Z])"
+)
+_DURATION = re.compile(r"\d+|\d{1,2}:\d{2}|\d+:\d{2}:\d{2}")
+_TAG_IN_TEXT = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Severity
+    rule: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.where}: {self.message} [{self.rule}]"
+
+
+def lint(data: bytes) -> list[Problem]:
+    """Every problem of a feed, in document order."""
+    return list(_check(data))
+
+
+def _check(data: bytes) -> Iterator[Problem]:
+    declared = _DECLARED_ENCODING.match(data[:1024])
+    if declared and declared.group(1).decode().lower().replace("_", "-") not in ("utf-8", "utf8"):
+        yield Problem("error", "utf-8", "feed", f"declared encoding is {declared.group(1).decode()}, not UTF-8")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        yield Problem("error", "utf-8", "feed", f"not valid UTF-8 at byte {exc.start}")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        yield Problem("error", "xml", "feed", f"not well-formed XML: {exc}")
+        return
+    if root.tag != "rss" or root.get("version") != "2.0":
+        yield Problem(
+            "error",
+            "rss",
+            "feed",
+            f'the root is <{etree.QName(root).localname}>, not <rss version="2.0">: podcast directories need RSS 2.0',
+        )
+        return
+    yield from _namespaces(root)
+    channel = root.find("channel")
+    if channel is None:
+        yield Problem("error", "rss", "feed", "no <channel>")
+        return
+    yield from _channel(channel)
+    guids: dict[str, str] = {}
+    enclosures: dict[str, str] = {}
+    for number, item in enumerate(channel.iterfind("item"), start=1):
+        yield from _item(item, number, guids, enclosures)
+
+
+def _namespaces(root: etree._Element) -> Iterator[Problem]:
+    seen: set[tuple[str | None, str]] = set()
+    for element in root.iter():
+        for prefix, uri in element.nsmap.items():
+            if (prefix, uri) in seen:
+                continue
+            seen.add((prefix, uri))
+            key = uri.strip().lower().rstrip("/")
+            meant = _LOOKALIKES.get(key) or next((c for c in CANONICAL if c.lower().rstrip("/") == key), None)
+            if meant is not None and uri != meant:
+                yield Problem(
+                    "error",
+                    "namespace",
+                    "feed",
+                    f"namespace {prefix or '(default)'} is {uri!r}; apps expect exactly {meant!r}",
+                )
+
+
+def _text(parent: etree._Element, path: str) -> str | None:
+    element = parent.find(path, {"itunes": ITUNES, "atom": ATOM})
+    if element is None:
+        return None
+    return (element.text or "").strip()
+
+
+def _channel(channel: etree._Element) -> Iterator[Problem]:
+    where = "channel"
+    if not _text(channel, "title"):
+        yield Problem("error", "channel-title", where, "no <title>")
+    description = _text(channel, "description") or _text(channel, "itunes:summary")
+    if not description:
+        yield Problem("error", "channel-description", where, "no <description>")
+    elif len(description.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
+        yield Problem(
+            "error",
+            "channel-description",
+            where,
+            f"<description> is {len(description.encode())} bytes; at most {MAX_DESCRIPTION_BYTES}",
+        )
+    image = channel.find(f"{{{ITUNES}}}image")
+    href = (image.get("href") or "").strip() if image is not None else ""
+    if not href:
+        yield Problem("error", "channel-image", where, "no <itunes:image href=...>")
+    elif not urlsplit(href).path.lower().endswith((".jpg", ".jpeg", ".png")):
+        yield Problem("error", "channel-image", where, f"<itunes:image> {href!r} must end in .jpg or .png")
+    language = _text(channel, "language")
+    if not language:
+        yield Problem("error", "channel-language", where, "no <language>")
+    elif not _LANGUAGE.fullmatch(language):
+        yield Problem("warning", "channel-language", where, f"<language> {language!r} is not a language code")
+    yield from _categories(channel)
+    explicit = _text(channel, "itunes:explicit")
+    if explicit is None:
+        yield Problem("error", "channel-explicit", where, "no <itunes:explicit>")
+    elif explicit not in ("true", "false"):
+        yield Problem("error", "channel-explicit", where, f"<itunes:explicit> is {explicit!r}; use true or false")
+    if not any(link.get("rel") == "self" for link in channel.iterfind(f"{{{ATOM}}}link")):
+        yield Problem("warning", "self-link", where, 'no <atom:link rel="self"> naming the feed\'s own URL')
+
+
+def _categories(channel: etree._Element) -> Iterator[Problem]:
+    categories = channel.findall(f"{{{ITUNES}}}category")
+    if not categories:
+        yield Problem("error", "channel-category", "channel", "no <itunes:category>")
+    for category in categories:
+        name = category.get("text") or ""
+        if name not in APPLE_CATEGORIES:
+            yield Problem("error", "channel-category", "channel", f"{name!r} is not an Apple Podcasts category")
+            continue
+        for sub in category.iterfind(f"{{{ITUNES}}}category"):
+            if (sub.get("text") or "") not in APPLE_CATEGORIES[name]:
+                yield Problem(
+                    "error", "channel-category", "channel", f"{sub.get('text')!r} is not a subcategory of {name!r}"
+                )
+
+
+def _item(item: etree._Element, number: int, guids: dict[str, str], enclosures: dict[str, str]) -> Iterator[Problem]:
+    title = _text(item, "title")
+    where = f"item {number}" + (f" {title[:60]!r}" if title else "")
+    if not title:
+        yield Problem("error", "item-title", where, "no <title>")
+    elif _TAG_IN_TEXT.search(title):
+        yield Problem("warning", "item-title-html", where, "the title holds HTML tags or entities")
+    yield from _enclosure(item, where, enclosures)
+    guid = item.find("guid")
+    value = (guid.text or "").strip() if guid is not None else ""
+    if guid is None or not value:
+        yield Problem("error", "item-guid", where, "no <guid>: apps cannot tell this episode from others")
+    else:
+        if value in guids:
+            yield Problem("error", "item-guid", where, f"GUID {value!r} repeats {guids[value]}")
+        guids.setdefault(value, where)
+        is_url = value.startswith(("http://", "https://"))
+        if not is_url and (guid.get("isPermaLink") or "true").strip() != "false":
+            yield Problem("error", "item-guid", where, f'GUID {value!r} is not a URL: it needs isPermaLink="false"')
+    published = _text(item, "pubDate")
+    if published is None:
+        yield Problem("warning", "item-pubdate", where, "no <pubDate>")
+    else:
+        match = _RFC822.fullmatch(published)
+        if match is None:
+            yield Problem("error", "item-pubdate", where, f"<pubDate> {published!r} is not an RFC 822 date")
+        elif len(match.group("year")) != 4:
+            yield Problem("error", "item-pubdate", where, f"<pubDate> {published!r} needs a four-digit year")
+    duration = _text(item, "itunes:duration")
+    if duration is not None and not _DURATION.fullmatch(duration):
+        yield Problem(
+            "error", "item-duration", where, f"<itunes:duration> {duration!r}: use seconds, MM:SS or HH:MM:SS"
+        )
+    for tag in ("episode", "season"):
+        number_text = _text(item, f"itunes:{tag}")
+        if number_text is not None and not (number_text.isdigit() and int(number_text) > 0):
+            yield Problem("error", f"item-{tag}", where, f"<itunes:{tag}> {number_text!r} is not a positive integer")
+
+
+def _enclosure(item: etree._Element, where: str, enclosures: dict[str, str]) -> Iterator[Problem]:
+    enclosure = item.find("enclosure")
+    if enclosure is None:
+        yield Problem("error", "item-enclosure", where, "no <enclosure>: nothing to play")
+        return
+    url = (enclosure.get("url") or "").strip()
+    kind = (enclosure.get("type") or "").strip().lower()
+    length = (enclosure.get("length") or "").strip()
+    if not url:
+        yield Problem("error", "item-enclosure", where, "<enclosure> without url")
+    elif url in enclosures:
+        yield Problem("error", "item-enclosure", where, f"enclosure URL repeats {enclosures[url]}")
+    else:
+        enclosures[url] = where
+    if not kind:
+        yield Problem("error", "item-enclosure", where, "<enclosure> without type")
+    elif not kind.startswith(("audio/", "video/")) and kind not in APPLE_TYPES:
+        yield Problem("error", "item-enclosure", where, f"<enclosure> type {kind!r} is not audio or video")
+    elif kind not in APPLE_TYPES:
+        yield Problem("warning", "item-enclosure", where, f"<enclosure> type {kind!r} does not play in Apple Podcasts")
+    if not length.isdigit():
+        yield Problem("error", "item-enclosure", where, f"<enclosure> length {length!r} is not a number of bytes")
