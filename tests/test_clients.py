@@ -41,7 +41,7 @@ def upstream_feed(*, changed: bool = False) -> bytes:
     items = []
     numbers = range(EPISODES + 1 if changed else EPISODES, 0, -1)
     for n in numbers:
-        title = "Open models, part %d" % n if n % 4 == 0 else "Lab notes %d" % n
+        title = f"Open models, part {n}" if n % 4 == 0 else f"Lab notes {n}"
         if changed and n == 5:
             title = "Lab notes 5 (re-edited)"
         token = "abc123" if not (changed and n == 7) else "zzz999"
@@ -103,7 +103,7 @@ def site(tmp_path: Path, httpserver: HTTPServer) -> Iterator[Site]:
         f"""
 shows:
   lab:
-    sources: [{{rss: "{httpserver.url_for('/feed.rss')}"}}]
+    sources: [{{rss: "{httpserver.url_for("/feed.rss")}"}}]
     tags:
       open-models: {{match: ['open models'], fields: [title]}}
 feeds:

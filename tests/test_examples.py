@@ -26,7 +26,10 @@ def test_offline_example(tmp_path: Path, runner: CliRunner, app_factory: Callabl
     assert len(merged.entries) == 4
     open_models = feedparser.parse(client.get("/feeds/quiet-lab-open-models.rss").data)
     assert open_models.feed.title == "The Quiet Lab: open models"
-    assert [e.title for e in open_models.entries] == ["Open weights are not open source", "Running open models on a laptop"]
+    assert [e.title for e in open_models.entries] == [
+        "Open weights are not open source",
+        "Running open models on a laptop",
+    ]
     assert all(any(t.term == "open-models" for t in e.tags) for e in open_models.entries)
     for name in ("quiet-lab", "quiet-lab-open-models", "sternwarte"):
         assert lint(client.get(f"/feeds/{name}.rss").data) == [], name

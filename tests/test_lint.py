@@ -72,14 +72,22 @@ FAILING = [
     ("channel-image", replace_channel("art.jpg", "art.webp"), "error"),
     ("channel-language", replace_channel("<language>en-us</language>", ""), "error"),
     ("channel-language", replace_channel("en-us", "English"), "warning"),
-    ("channel-category", replace_channel('<itunes:category text="Technology"/>', '<itunes:category text="Tech"/>'), "error"),
+    (
+        "channel-category",
+        replace_channel('<itunes:category text="Technology"/>', '<itunes:category text="Tech"/>'),
+        "error",
+    ),
     ("channel-category", replace_channel('text="Physics"', 'text="Poetry"'), "error"),
     ("channel-explicit", replace_channel(">false<", ">no<"), "error"),
     ("channel-explicit", replace_channel("<itunes:explicit>false</itunes:explicit>", ""), "error"),
     ("self-link", replace_channel('rel="self"', 'rel="alternate"'), "warning"),
     ("item-title", replace_item("<title>Episode one</title>", ""), "error"),
     ("item-title-html", replace_item("Episode one", "Episode &lt;b&gt;one&lt;/b&gt;"), "warning"),
-    ("item-enclosure", replace_item('<enclosure url="https://cdn.example/1.mp3" length="1234" type="audio/mpeg"/>', ""), "error"),
+    (
+        "item-enclosure",
+        replace_item('<enclosure url="https://cdn.example/1.mp3" length="1234" type="audio/mpeg"/>', ""),
+        "error",
+    ),
     ("item-enclosure", replace_item('url="https://cdn.example/1.mp3" ', ""), "error"),
     ("item-enclosure", replace_item('length="1234"', 'length="12 MB"'), "error"),
     ("item-enclosure", replace_item('length="1234" ', ""), "error"),
@@ -99,10 +107,12 @@ FAILING = [
     ("namespace", feed(namespaces=NAMESPACES.replace("itunes.com/dtds/podcast", "itunes.com/DTDs/Podcast")), "error"),
     (
         "namespace",
-        feed(namespaces=NAMESPACES.replace(
-            "https://podcastindex.org/namespace/1.0",
-            "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
-        )),  # fmt: skip
+        feed(
+            namespaces=NAMESPACES.replace(
+                "https://podcastindex.org/namespace/1.0",
+                "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
+            )
+        ),
         "error",
     ),
     ("utf-8", feed(declaration="ISO-8859-1"), "error"),
@@ -141,7 +151,10 @@ def test_problems_name_the_item(tmp_path: Path, runner: CliRunner) -> None:
     path.write_bytes(replace_item("audio/mpeg", "text/html"))
     result = runner.invoke(main, ["lint", str(path)])
     assert result.exit_code == 1
-    assert "error: item 1 'Episode one': <enclosure> type 'text/html' is not audio or video [item-enclosure]" in result.output
+    assert (
+        "error: item 1 'Episode one': <enclosure> type 'text/html' is not audio or video [item-enclosure]"
+        in result.output
+    )
     assert result.output.strip().endswith("1 error, 0 warnings")
 
 

@@ -134,3 +134,23 @@ def test_corpus_feeds_all_parse(shared: Path) -> None:
     assert feeds
     for feed in feeds:
         parse(feed.read_bytes(), context(feed.name))
+
+
+def test_xml_base_resolves_links_and_relative_permalinks() -> None:
+    """As gPodder reads it: xml:base applies to links, enclosures and permalink GUIDs."""
+    body = b"""<rss xml:base="http://example.com/podcast/"><channel><title>B</title>
+    <item><title>a</title><guid isPermaLink="true">episode/1/</guid><enclosure url="a.mp3" type="audio/mpeg"/></item>
+    <item xml:base="/other/"><title>b</title><guid isPermaLink="false">episode/2/</guid><link>b.html</link></item>
+    <item><title>c</title><guid>not-a-url</guid></item>
+    </channel></rss>"""
+    first, second, third = parse(body, context()).episodes
+    assert first.guid == "http://example.com/podcast/episode/1/"
+    assert first.enclosure is not None
+    assert first.enclosure.url == "http://example.com/podcast/a.mp3"
+    assert (second.guid, second.link) == ("episode/2/", "http://example.com/other/b.html")
+    assert third.guid == "http://example.com/podcast/not-a-url"
+
+
+def test_atom_ids_are_not_permalinks() -> None:
+    body = (DATA / "atom.xml").read_bytes()
+    assert {e.guid_is_permalink for e in parse(body, context()).episodes} == {False}

@@ -20,6 +20,7 @@ import html.entities
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -84,7 +85,7 @@ _HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])"
 def parse(data: bytes, context: ParseContext) -> Listing:
     """Parse an RSS or Atom podcast feed."""
     root = _parse_xml(data, context)
-    names = _Names()
+    names = _Names(has_xml_base=b"xml:base" in data)
     root_name = names(root.tag)
     if root_name == "rss":
         channel = next((c for c in root if names(c.tag) == "channel"), None)
@@ -131,11 +132,11 @@ def _parse_xml(data: bytes, context: ParseContext) -> etree._Element:
     if _HTML_START.match(data[:4096]):
         raise ParseError("an HTML page, not a feed")
     try:
-        root = etree.fromstring(data, _new_parser())
+        root = etree.fromstring(data, _new_parser(), base_url=context.location)
     except etree.XMLSyntaxError:
         repaired, notes = _repair(data, context.charset)
         try:
-            root = etree.fromstring(repaired, _new_parser())
+            root = etree.fromstring(repaired, _new_parser(), base_url=context.location)
         except etree.XMLSyntaxError as exc:
             raise ParseError(f"not well-formed XML: {exc}") from exc
         for note in notes:
@@ -225,10 +226,14 @@ def _undeclared_prefixes(text: str) -> list[str]:
 
 
 class _Names:
-    """Element tags as 'prefix:local' for known namespaces; memoized for one parse."""
+    """Element tags as 'prefix:local' for known namespaces; memoized for one parse.
 
-    def __init__(self) -> None:
+    Also says whether the document uses xml:base, which changes how URLs resolve.
+    """
+
+    def __init__(self, has_xml_base: bool = False) -> None:
         self.cache: dict[object, str] = {}
+        self.has_xml_base = has_xml_base
 
     def __call__(self, tag: object) -> str:
         name = self.cache.get(tag)
@@ -318,12 +323,19 @@ Handler = Callable[[Any, etree._Element, "_Walk"], None]
 class _Walk:
     """State of one walk: the name map and the base URL for relative links."""
 
-    def __init__(self, names: _Names, context: ParseContext) -> None:
+    def __init__(self, names: _Names, context: ParseContext, has_xml_base: bool) -> None:
         self.names = names
         self.context = context
+        self.has_xml_base = has_xml_base
 
-    def url(self, value: str | None) -> str | None:
-        return resolve_url(self.context.location, value)
+    def url(self, value: str | None, element: etree._Element) -> str | None:
+        """An absolute URL: relative ones resolved against xml:base, else the feed's URL."""
+        return resolve_url(self.base(element), value)
+
+    def base(self, element: etree._Element) -> str:
+        # lxml computes the effective base (xml:base on any ancestor, resolved against
+        # the document's URL); most feeds have no xml:base, so skip the walk up.
+        return (element.base or self.context.location) if self.has_xml_base else self.context.location
 
 
 def _first(attr: str, read: Callable[[etree._Element, _Walk], Any]) -> Handler:
@@ -347,21 +359,21 @@ def _markup_of(element: etree._Element, walk: _Walk) -> str:
 
 
 def _url_text(element: etree._Element, walk: _Walk) -> str | None:
-    return walk.url(_text(element))
+    return walk.url(_text(element), element)
 
 
 def _href(element: etree._Element, walk: _Walk) -> str | None:
-    return walk.url(element.get("href"))
+    return walk.url(element.get("href"), element)
 
 
 def _url_attr(element: etree._Element, walk: _Walk) -> str | None:
-    return walk.url(element.get("url"))
+    return walk.url(element.get("url"), element)
 
 
 def _image_url(element: etree._Element, walk: _Walk) -> str | None:
     for child in element:
         if walk.names(child.tag) == "url":
-            return walk.url(_text(child))
+            return walk.url(_text(child), child)
     return None
 
 
@@ -397,7 +409,7 @@ def _category(show: _Show, element: etree._Element, walk: _Walk) -> None:
 
 def _atom_link_show(show: _Show, element: etree._Element, walk: _Walk) -> None:
     if element.get("rel", "alternate") == "alternate" and show.link is None:
-        show.link = walk.url(element.get("href"))
+        show.link = walk.url(element.get("href"), element)
 
 
 def _atom_author(target: Any, element: etree._Element, walk: _Walk) -> None:
@@ -452,13 +464,17 @@ _FEED: dict[str, Handler] = {
 def _guid(item: _Item, element: etree._Element, walk: _Walk) -> None:
     value = _text(element).strip()
     if value and item.guid is None:
-        item.guid = value
         flag = element.get("isPermaLink")
         item.permalink = None if flag is None else flag.strip().lower() == "true"
+        # A relative permalink under an explicit xml:base means the resolved URL, as
+        # gPodder reads it; any other GUID stays verbatim.
+        if walk.has_xml_base and item.permalink is not False and not urlsplit(value).scheme:
+            value = walk.url(value, element) or value
+        item.guid = value
 
 
 def _enclosure(item: _Item, element: etree._Element, walk: _Walk) -> None:
-    url = walk.url(element.get("url"))
+    url = walk.url(element.get("url"), element)
     if url:
         item.enclosures.append(
             Enclosure(url, guess_type(element.get("type"), url), parse_length(element.get("length")))
@@ -466,7 +482,7 @@ def _enclosure(item: _Item, element: etree._Element, walk: _Walk) -> None:
 
 
 def _media_content(item: _Item, element: etree._Element, walk: _Walk) -> None:
-    url = walk.url(element.get("url"))
+    url = walk.url(element.get("url"), element)
     if url:
         size = parse_length(element.get("fileSize"))
         item.media.append(Enclosure(url, guess_type(element.get("type"), url), size))
@@ -478,12 +494,12 @@ def _media_group(item: _Item, element: etree._Element, walk: _Walk) -> None:
         if name == "media:content":
             _media_content(item, child, walk)
         elif name == "media:thumbnail" and item.thumbnail is None:
-            item.thumbnail = walk.url(child.get("url"))
+            item.thumbnail = walk.url(child.get("url"), child)
 
 
 def _atom_link_item(item: _Item, element: etree._Element, walk: _Walk) -> None:
     rel = element.get("rel", "alternate")
-    url = walk.url(element.get("href"))
+    url = walk.url(element.get("href"), element)
     if not url:
         return
     if rel == "enclosure":
@@ -505,13 +521,13 @@ def _category_item(item: _Item, element: etree._Element, walk: _Walk) -> None:
 
 
 def _transcript(item: _Item, element: etree._Element, walk: _Walk) -> None:
-    url = walk.url(element.get("url"))
+    url = walk.url(element.get("url"), element)
     if url:
         item.transcripts.append(Transcript(url, element.get("type"), element.get("language"), element.get("rel")))
 
 
 def _chapters_link(item: _Item, element: etree._Element, walk: _Walk) -> None:
-    url = walk.url(element.get("url"))
+    url = walk.url(element.get("url"), element)
     if url and item.chapters_link is None:
         item.chapters_link = ChaptersLink(url, element.get("type"))
 
@@ -522,7 +538,10 @@ def _psc_chapters(item: _Item, element: etree._Element, walk: _Walk) -> None:
         if walk.names(child.tag) == "psc:chapter" and start:
             item.chapters.append(
                 Chapter(
-                    start, clean_text(child.get("title")), walk.url(child.get("href")), walk.url(child.get("image"))
+                    start,
+                    clean_text(child.get("title")),
+                    walk.url(child.get("href"), child),
+                    walk.url(child.get("image"), child),
                 )
             )
 
@@ -535,8 +554,8 @@ def _person(item: _Item, element: etree._Element, walk: _Walk) -> None:
                 name,
                 element.get("role"),
                 element.get("group"),
-                walk.url(element.get("img")),
-                walk.url(element.get("href")),
+                walk.url(element.get("img"), element),
+                walk.url(element.get("href"), element),
             )
         )
 
@@ -602,7 +621,7 @@ def _listing(
     names: _Names,
     context: ParseContext,
 ) -> Listing:
-    walk = _Walk(names, context)
+    walk = _Walk(names, context, names.has_xml_base)
     show = _Show()
     item_name = "atom:entry" if item_handlers is _ENTRY else "item"
     for child in channel:
@@ -620,6 +639,8 @@ def _listing(
             handler = item_handlers.get(names(child.tag))
             if handler is not None:
                 handler(item, child, walk)
+        if item_handlers is _ENTRY:
+            item.permalink = False  # an Atom id identifies; it is not a permalink
         episode = _episode(item, context)
         if episode is not None:
             episodes.append(episode)
