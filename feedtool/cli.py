@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,6 +21,9 @@ from feedtool.config import ENV_VAR, Config, load
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
 from feedtool.filters import REGEX_PARAMS, Filter, parse_filter
 from feedtool.normalize import format_clock, format_iso
+
+if TYPE_CHECKING:
+    from feedtool.refresh import SourceResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,6 +114,35 @@ def _filter(params: dict[str, Any]) -> Filter:
         raise UsageProblem(f"{flag} {exc.value!r}: expected {exc.accepted}") from exc
 
 
+class Progress:
+    """A live "done/total" line on a terminal, above which results scroll; nothing
+    when not on a terminal (cron), where each result is one plain line."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.enabled = enabled
+        self._lock = threading.Lock()
+
+    def report(self, result: SourceResult) -> None:
+        with self._lock:
+            self.done += 1
+            self.failed += result.status == "failed"
+            self.clear()
+            click.echo(result.describe())
+            self.show()
+
+    def show(self) -> None:
+        if self.enabled and self.done < self.total:
+            failed = f", {self.failed} failed" if self.failed else ""
+            click.echo(f"\r\x1b[Krefreshing: {self.done} of {self.total} sources done{failed}", nl=False, err=True)
+
+    def clear(self) -> None:
+        if self.enabled:
+            click.echo("\r\x1b[K", nl=False, err=True)
+
+
 @main.command()
 @click.argument("shows", nargs=-1)
 @click.option("--wait", is_flag=True, help="wait for a running refresh instead of exiting with code 3")
@@ -132,13 +165,18 @@ def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
     unknown = [s for s in shows if s not in config.shows]
     if unknown:
         raise UsageProblem(f"unknown show {', '.join(map(repr, unknown))} (configured: {', '.join(config.shows)})")
+    total = sum(len(config.shows[s].sources) for s in shows or config.shows)
+    progress = Progress(total, enabled=sys.stderr.isatty())
     try:
         with refresh_lock(config.store, wait=wait):
-            report = run_refresh(config, shows, on_result=lambda r: click.echo(r.describe()))
+            progress.show()
+            report = run_refresh(config, shows, on_result=progress.report)
     except LockedError as exc:
         raise Locked(str(exc)) from exc
     except FeedtoolError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        progress.clear()
     click.echo(report.summary())
     if not report.ok:
         sys.exit(1)

@@ -21,6 +21,9 @@ from feedtool.store import Store
 
 def export_site(config: Config, out: Path, base_url: str, flt: Filter) -> tuple[int, int]:
     """Write every feed, the index and the OPML under out; return (written, unchanged)."""
+    for folder in (out, out / "feeds"):
+        for stale in folder.glob(".*.tmp"):  # left by an export that was killed
+            stale.unlink(missing_ok=True)
     written = kept = 0
     with Store(config.store) as store:
         publisher = Publisher(config, store)

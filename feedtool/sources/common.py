@@ -66,15 +66,24 @@ def episode_title(raw: str | None, enclosure_url: str | None) -> str | None:
 
 
 def resolve_url(base: str, url: str | None) -> str | None:
-    """An absolute URL, relative ones taken against an http(s) source location."""
+    """An absolute http(s) URL, relative ones taken against an http(s) base; else None.
+
+    Only http and https survive: a ``javascript:`` or ``data:`` URL from upstream
+    would become a live link in every reader and on the index page.
+
+    >>> resolve_url("https://a.example/feed/", "ep.mp3"), resolve_url("https://a.example/", "javascript:x()")
+    ('https://a.example/feed/ep.mp3', None)
+    """
     if url is None:
         return None
     value = url.strip()
     if not value:
         return None
-    if base.startswith(("http://", "https://")):
-        return urljoin(base, value)
-    return value
+    if not value[:8].lower().startswith(("http://", "https://")):
+        if not base.startswith(("http://", "https://")):
+            return None  # relative, with nothing to resolve it against
+        value = urljoin(base, value)  # only here: urljoin is slow
+    return value if value[:8].lower().startswith(("http://", "https://")) else None
 
 
 def guess_type(declared: str | None, url: str) -> str | None:

@@ -60,11 +60,11 @@ def parse_page(data: bytes, context: ParseContext) -> Listing:
         raise ParseError("no episode data in the page: neither __NEXT_DATA__ nor embedded episode JSON")
     show = ShowInfo(
         title=clean_text(series.get("name")) or _first_parent_title(objects),
-        link=series.get("url") if isinstance(series.get("url"), str) else None,
+        link=resolve_url(context.location, series["url"]) if isinstance(series.get("url"), str) else None,
         description=clean_description(
             series.get("description") if isinstance(series.get("description"), str) else None
         ),
-        image=_image(series) or _first_logo(objects),
+        image=resolve_url(context.location, _image(series) or _first_logo(objects)),
         author=_author(series),
         episode_count=total,
     )
@@ -151,7 +151,9 @@ def _episode(obj: Any, index: int, context: ParseContext) -> Episode:
     )
     description = obj.get("description")
     # The episode's own artwork, if the object has one; parentLogo* is the show's.
-    image = next((obj[k] for k in ("logo630x630", "logo300x300") if isinstance(obj.get(k), str)), None)
+    image = resolve_url(
+        context.location, next((obj[k] for k in ("logo630x630", "logo300x300") if isinstance(obj.get(k), str)), None)
+    )
     return Episode(
         guid=derive_guid(context.show_id, url, None, title, published),
         title=title,

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import codecs
 import html
+import io
 import html.entities
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -84,22 +85,62 @@ _HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])"
 
 def parse(data: bytes, context: ParseContext) -> Listing:
     """Parse an RSS or Atom podcast feed."""
-    root = _parse_xml(data, context)
-    names = _Names(has_xml_base=b"xml:base" in data)
+    if not data.strip():
+        raise ParseError("empty body: no feed")
+    if _HTML_START.match(data[:4096]):
+        raise ParseError("an HTML page, not a feed")
+    try:
+        return _read(data, context)
+    except etree.XMLSyntaxError:
+        pass
+    repaired, notes = _repair(data, context.charset)
+    for note in notes:
+        context.warn(note)
+    try:
+        return _read(repaired, context)
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"not well-formed XML: {exc}") from exc
+
+
+def _read(data: bytes, context: ParseContext) -> Listing:
+    """Stream the document: each item is read, then cleared, so that a feed of
+    100,000 items never sits in memory as a tree."""
+    names = _Names()
+    walk = _Walk(names, context, has_xml_base=b"xml:base" in data)
+    events = etree.iterparse(
+        io.BytesIO(data),
+        events=("end",),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    episodes: list[Episode] = []
+    for _, element in events:
+        name = names(element.tag)
+        if name == "item" or name == "atom:entry":
+            parent = element.getparent()
+            if parent is not None and names(parent.tag) in _ITEM_PARENTS:
+                episode = _read_item(element, _ENTRY if name == "atom:entry" else _ITEM, walk)
+                if episode is not None:
+                    episodes.append(episode)
+                element.clear()
+    root = events.root
+    if root is None:
+        raise ParseError("empty body: no feed")
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise ParseError("the DOCTYPE declares entities; refused (entity expansion attacks)")
     root_name = names(root.tag)
-    if root_name == "rss":
-        channel = next((c for c in root if names(c.tag) == "channel"), None)
-        if channel is None:
-            return _moved(root, names, context)
-        return _listing(channel, list(channel), _CHANNEL, _ITEM, names, context)
-    if root_name == "rdf:RDF":
-        channel = next((c for c in root if names(c.tag) == "channel"), None)
-        if channel is None:
-            raise ParseError("RSS 1.0 document without a <channel>")
-        return _listing(channel, list(root), _CHANNEL, _ITEM, names, context)
     if root_name == "atom:feed":
-        return _listing(root, list(root), _FEED, _ENTRY, names, context)
-    raise ParseError(f"not a feed: the document's root element is <{etree.QName(root).localname}>")
+        return _listing(root, _FEED, episodes, walk)
+    if root_name not in ("rss", "rdf:RDF"):
+        raise ParseError(f"not a feed: the document's root element is <{etree.QName(root).localname}>")
+    channel = next((c for c in root if names(c.tag) == "channel"), None)
+    if channel is None:
+        return _moved(root, names, context)
+    return _listing(channel, _CHANNEL, episodes, walk)
 
 
 def _moved(root: etree._Element, names: _Names, context: ParseContext) -> Listing:
@@ -112,41 +153,7 @@ def _moved(root: etree._Element, names: _Names, context: ParseContext) -> Listin
     raise ParseError("RSS document without a <channel>")
 
 
-# --- XML: strict, then repaired -----------------------------------------------------
-
-
-def _new_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-        # collect_ids=False would make libxml2 try to load an external DTD.
-    )
-
-
-def _parse_xml(data: bytes, context: ParseContext) -> etree._Element:
-    if not data.strip():
-        raise ParseError("empty body: no feed")
-    if _HTML_START.match(data[:4096]):
-        raise ParseError("an HTML page, not a feed")
-    try:
-        root = etree.fromstring(data, _new_parser(), base_url=context.location)
-    except etree.XMLSyntaxError:
-        repaired, notes = _repair(data, context.charset)
-        try:
-            root = etree.fromstring(repaired, _new_parser(), base_url=context.location)
-        except etree.XMLSyntaxError as exc:
-            raise ParseError(f"not well-formed XML: {exc}") from exc
-        for note in notes:
-            context.warn(note)
-    if root is None:
-        raise ParseError("empty body: no feed")
-    dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):  # type: ignore[union-attr]
-        raise ParseError("the DOCTYPE declares entities; refused (entity expansion attacks)")
-    return root
+# --- XML repairs --------------------------------------------------------------------
 
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -226,14 +233,10 @@ def _undeclared_prefixes(text: str) -> list[str]:
 
 
 class _Names:
-    """Element tags as 'prefix:local' for known namespaces; memoized for one parse.
+    """Element tags as 'prefix:local' for known namespaces; memoized for one parse."""
 
-    Also says whether the document uses xml:base, which changes how URLs resolve.
-    """
-
-    def __init__(self, has_xml_base: bool = False) -> None:
+    def __init__(self) -> None:
         self.cache: dict[object, str] = {}
-        self.has_xml_base = has_xml_base
 
     def __call__(self, tag: object) -> str:
         name = self.cache.get(tag)
@@ -323,7 +326,7 @@ Handler = Callable[[Any, etree._Element, "_Walk"], None]
 class _Walk:
     """State of one walk: the name map and the base URL for relative links."""
 
-    def __init__(self, names: _Names, context: ParseContext, has_xml_base: bool) -> None:
+    def __init__(self, names: _Names, context: ParseContext, *, has_xml_base: bool) -> None:
         self.names = names
         self.context = context
         self.has_xml_base = has_xml_base
@@ -333,9 +336,12 @@ class _Walk:
         return resolve_url(self.base(element), value)
 
     def base(self, element: etree._Element) -> str:
-        # lxml computes the effective base (xml:base on any ancestor, resolved against
-        # the document's URL); most feeds have no xml:base, so skip the walk up.
-        return (element.base or self.context.location) if self.has_xml_base else self.context.location
+        # lxml composes the xml:base of every ancestor; most feeds have none, so skip
+        # the walk up.
+        if not self.has_xml_base:
+            return self.context.location
+        declared = element.base
+        return urljoin(self.context.location, declared) if declared else self.context.location
 
 
 def _first(attr: str, read: Callable[[etree._Element, _Walk], Any]) -> Handler:
@@ -613,37 +619,30 @@ _ENTRY: dict[str, Handler] = _COMMON_ITEM | {
 }
 
 
-def _listing(
-    channel: etree._Element,
-    item_parent_children: list[etree._Element],
-    channel_handlers: dict[str, Handler],
-    item_handlers: dict[str, Handler],
-    names: _Names,
-    context: ParseContext,
-) -> Listing:
-    walk = _Walk(names, context, names.has_xml_base)
+_ITEM_PARENTS = frozenset({"channel", "rdf:RDF", "atom:feed"})
+
+
+def _read_item(element: etree._Element, handlers: dict[str, Handler], walk: _Walk) -> Episode | None:
+    item = _Item()
+    names = walk.names
+    for child in element:
+        handler = handlers.get(names(child.tag))
+        if handler is not None:
+            handler(item, child, walk)
+    if handlers is _ENTRY:
+        item.permalink = False  # an Atom id identifies; it is not a permalink
+    return _episode(item, walk.context)
+
+
+def _listing(channel: etree._Element, handlers: dict[str, Handler], episodes: list[Episode], walk: _Walk) -> Listing:
     show = _Show()
-    item_name = "atom:entry" if item_handlers is _ENTRY else "item"
     for child in channel:
-        handler = channel_handlers.get(names(child.tag))
+        handler = handlers.get(walk.names(child.tag))
         if handler is not None:
             handler(show, child, walk)
     if show.language is None and channel.get("{http://www.w3.org/XML/1998/namespace}lang"):
         show.language = channel.get("{http://www.w3.org/XML/1998/namespace}lang")
-    episodes = []
-    for element in item_parent_children:
-        if names(element.tag) != item_name:
-            continue
-        item = _Item()
-        for child in element:
-            handler = item_handlers.get(names(child.tag))
-            if handler is not None:
-                handler(item, child, walk)
-        if item_handlers is _ENTRY:
-            item.permalink = False  # an Atom id identifies; it is not a permalink
-        episode = _episode(item, context)
-        if episode is not None:
-            episodes.append(episode)
+    context = walk.context
     info = ShowInfo(
         title=clean_text(show.title) or None,
         link=show.link,

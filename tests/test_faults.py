@@ -1,0 +1,250 @@
+"""The fault suite: `feedtool refresh` (a real process) against a hostile upstream on
+127.0.0.1. Each hostile case must fail that source only, with a clear message, leave
+its stored episodes exactly as they were, let a healthy source refresh in the same
+run, exit 1, and stay within its time and memory bounds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hostile
+import pytest
+from click.testing import CliRunner
+from hostile import GOOD, Upstream, feed, item
+
+from feedtool.cli import main
+from feedtool.config import load
+from feedtool.refresh import refresh
+
+pytestmark = pytest.mark.faults
+
+DEADLINE = 4.0
+MAX_BYTES = 1_000_000
+PEAK_MEMORY = 300 * 2**20
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+    seconds: float
+    peak_rss: int  # bytes
+
+
+@dataclass
+class Site:
+    config: Path
+    upstream: Upstream
+
+    def refresh(self, *args: str, timeout: float = 120) -> Run:
+        """Run `feedtool refresh` in its own process; measure its time and peak memory."""
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "feedtool", "--config", str(self.config), "refresh", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        assert process.stdout is not None
+        with process.stdout:
+            output = process.stdout.read().decode()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        assert time.monotonic() - started < timeout
+        return Run(process.returncode, output, time.monotonic() - started, usage.ru_maxrss * 1024)
+
+    def prepare(self) -> None:
+        """A first, healthy refresh (in this process: only the hostile run is measured)."""
+        assert refresh(load(self.config)).ok
+
+    def episodes(self, show: str) -> list[dict[str, Any]]:
+        result = CliRunner().invoke(main, ["--config", str(self.config), "episodes", show, "--json"])
+        assert result.exit_code == 0, result.output
+        parsed: list[dict[str, Any]] = json.loads(result.output)
+        return parsed
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    with hostile.running() as upstream:
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            f"""
+fetch: {{connect_timeout: 2, read_timeout: 2, deadline: {DEADLINE}, retries: 2, retry_after_cap: 1,
+         max_bytes: {MAX_BYTES}}}
+shows:
+  victim: {{sources: [{{rss: "{upstream.url("/victim.rss")}"}}]}}
+  healthy: {{sources: [{{rss: "{upstream.url("/healthy.rss")}"}}]}}
+"""
+        )
+        yield Site(config, upstream)
+
+
+def _bomb_xml(entities: bytes) -> bytes:
+    body = feed(item(1, title="&e;"))
+    declaration, rest = body.split(b"\n", 1)
+    return declaration + b"<!DOCTYPE rss [" + entities + b"]>" + rest
+
+
+LAUGHS = (
+    b'<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    + b"".join(f'<!ENTITY {chr(99 + i)} "{("&" + chr(98 + i) + ";") * 10}">'.encode() for i in range(7))
+    + b'<!ENTITY e "&j;&j;">'
+)
+
+CASES: list[tuple[str, Callable[[Upstream], Callable[..., None]], str]] = [
+    ("too-large-declared", lambda u: hostile.huge(u, declared=True), "larger than the limit of 1,000,000 bytes"),
+    ("too-large-streamed", lambda u: hostile.huge(u, declared=False), "larger than the limit of 1,000,000 bytes"),
+    ("gzip-bomb", lambda u: hostile.gzip_bomb(200 * 2**20), "larger than the limit of 1,000,000 bytes"),
+    ("byte-a-second-body", lambda u: hostile.trickle(u, headers_too=False), "within the deadline of 4 s"),
+    ("byte-a-second-headers", lambda u: hostile.trickle(u, headers_too=True), "within the deadline of 4 s"),
+    ("never-answers", hostile.silent, "within the deadline of 4 s"),
+    ("billion-laughs", lambda u: hostile.body(_bomb_xml(LAUGHS)), "the DOCTYPE declares entities; refused"),
+    (
+        "external-entity",
+        lambda u: hostile.body(_bomb_xml(b'<!ENTITY e SYSTEM "file:///etc/passwd">')),
+        "the DOCTYPE declares entities; refused",
+    ),
+    ("truncated", lambda u: hostile.body(GOOD[: len(GOOD) // 2]), "not well-formed XML"),
+    ("garbage", lambda u: hostile.body(bytes(range(256)) * 4), "not well-formed XML"),
+    (
+        "html-page",
+        lambda u: hostile.body(b"<!doctype html><html><body>Log in</body></html>"),
+        "an HTML page, not a feed",
+    ),
+    ("empty-body", lambda u: hostile.body(b""), "empty body"),
+    ("http-404", lambda u: hostile.status(404), "HTTP 404 Not Found"),
+    ("http-500", lambda u: hostile.status(500), "HTTP 500 Internal Server Error (gave up after 2 tries)"),
+    ("retry-after-too-long", lambda u: hostile.status(503, {"Retry-After": "3600"}), "HTTP 503"),
+    ("redirect-loop", lambda u: hostile.redirect_to("/victim.rss"), "more than 5 redirects"),
+    ("reset-mid-body", lambda u: hostile.reset_mid_body, "connection broken while reading the body"),
+]
+
+
+@pytest.mark.parametrize(("behaviour", "message"), [(b, m) for _, b, m in CASES], ids=[c[0] for c in CASES])
+def test_hostile_source_fails_alone(
+    site: Site, behaviour: Callable[[Upstream], Callable[..., None]], message: str
+) -> None:
+    upstream = site.upstream
+    upstream.bodies["/victim.rss"] = GOOD
+    upstream.bodies["/healthy.rss"] = feed(item(1))
+    site.prepare()
+    before = site.episodes("victim")
+    assert len(before) == 2
+
+    upstream.behaviours["/victim.rss"] = behaviour(upstream)
+    upstream.bodies["/healthy.rss"] = feed(item(1) + item(2))
+    run = site.refresh()
+
+    assert run.returncode == 1, run.output
+    victim_line = next(line for line in run.output.splitlines() if line.startswith("victim rss "))
+    assert "failed: " in victim_line
+    assert message in victim_line, victim_line
+    assert site.episodes("victim") == before
+    assert sorted(e["guid"] for e in site.episodes("healthy")) == ["h-1", "h-2"]
+    assert run.seconds < DEADLINE + 10  # the deadline ends it; the rest is start-up and the healthy source
+    assert run.peak_rss < PEAK_MEMORY, f"peak memory {run.peak_rss / 2**20:.0f} MB"
+
+
+def test_remote_dtd_is_allowed_but_never_fetched(site: Site) -> None:
+    dtd = site.upstream.url("/rss-0.91.dtd")
+    old = (
+        b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "'
+        + dtd.encode()
+        + b'"><rss version="0.91"><channel><title>Old</title><link>https://old.example/</link>'
+        b"<description>d</description><item><title>One</title><link>https://old.example/1</link></item>"
+        b"</channel></rss>"
+    )
+    site.upstream.bodies["/victim.rss"] = old
+    site.upstream.bodies["/healthy.rss"] = GOOD
+    run = site.refresh()
+    assert run.returncode == 0, run.output
+    assert [e["title"] for e in site.episodes("victim")] == ["One"]
+    assert site.upstream.count("/rss-0.91.dtd") == 0
+
+
+def test_xxe_never_reads_local_files(site: Site) -> None:
+    site.upstream.bodies["/victim.rss"] = _bomb_xml(b'<!ENTITY e SYSTEM "file:///etc/passwd">')
+    site.upstream.bodies["/healthy.rss"] = GOOD
+    run = site.refresh()
+    assert run.returncode == 1
+    store = site.config.parent / "feedtool.sqlite"
+    assert b"root:" not in store.read_bytes()
+
+
+def test_charset_disagreement_is_decoded_by_xml_rules(site: Site) -> None:
+    """Header and declaration disagree: the declaration wins; without one, the header."""
+    declared_utf8 = feed(item(1, title="Café crème"))  # UTF-8 bytes, declared UTF-8
+    site.upstream.behaviours["/victim.rss"] = hostile.body(
+        declared_utf8, {"Content-Type": "application/rss+xml; charset=iso-8859-1"}
+    )
+    undeclared_latin1 = (
+        b"<rss><channel><title>L</title><item><title>Caf\xe9</title><guid>l-1</guid></item></channel></rss>"
+    )
+    site.upstream.behaviours["/healthy.rss"] = hostile.body(
+        undeclared_latin1, {"Content-Type": "text/xml; charset=iso-8859-1"}
+    )
+    run = site.refresh()
+    assert run.returncode == 0, run.output
+    assert [e["title"] for e in site.episodes("victim")] == ["Café crème"]
+    assert [e["title"] for e in site.episodes("healthy")] == ["Café"]
+
+
+def test_stray_bytes_are_replaced_with_a_warning(site: Site) -> None:
+    site.upstream.bodies["/victim.rss"] = feed(b"<item><title>Caf\xe9 \xff</title><guid>s-1</guid></item>")
+    site.upstream.bodies["/healthy.rss"] = GOOD
+    run = site.refresh()
+    assert run.returncode == 0, run.output
+    assert "1 warning" in next(line for line in run.output.splitlines() if line.startswith("victim"))
+    assert [e["title"] for e in site.episodes("victim")] == ["Caf\ufffd \ufffd"]
+
+
+def test_absurd_items_are_stored_sanely(site: Site) -> None:
+    items = (
+        item(1, pub="<pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate>", dur="<itunes:duration>-5</itunes:duration>")
+        + item(
+            2, pub="<pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate>", dur="<itunes:duration>99999999</itunes:duration>"
+        )
+        + item(3, title="T" * 1_000_000)
+        + item(1, title="Same GUID again")
+        + item(
+            4, pub="<pubDate>Tue, 26 May 2026 10:00:00 GMT</pubDate>", dur="<itunes:duration>1:00:00</itunes:duration>"
+        )
+    )
+    site.upstream.bodies["/victim.rss"] = feed(items)
+    site.upstream.bodies["/healthy.rss"] = GOOD
+    site.config.write_text(site.config.read_text().replace(f"max_bytes: {MAX_BYTES}", "max_bytes: 5MB"))
+    run = site.refresh()
+    assert run.returncode == 0, run.output
+    assert "warnings" in next(line for line in run.output.splitlines() if line.startswith("victim"))
+    stored = {e["guid"]: e for e in site.episodes("victim")}
+    assert sorted(stored) == ["h-1", "h-2", "h-3", "h-4"]
+    assert stored["h-1"]["title"] == "Episode 1"  # the first of a repeated GUID wins
+    for guid in ("h-1", "h-2"):
+        assert stored[guid]["published"] is None  # absurd: unknown (the feeds date it when first seen)
+        assert stored[guid]["duration"] is None
+    assert len(stored["h-3"]["title"]) == 1000
+    assert stored["h-4"]["duration"] == 3600
+
+
+def test_a_hundred_thousand_items(site: Site) -> None:
+    items = b"".join(
+        b'<item><title>E%d</title><guid isPermaLink="false">g%d</guid>'
+        b'<enclosure url="https://cdn.example/%d.mp3" length="1" type="audio/mpeg"/></item>' % (n, n, n)
+        for n in range(100_000)
+    )
+    site.upstream.bodies["/victim.rss"] = feed(items)
+    site.upstream.bodies["/healthy.rss"] = GOOD
+    site.config.write_text(site.config.read_text().replace(f"max_bytes: {MAX_BYTES}", "max_bytes: 50MB"))
+    run = site.refresh(timeout=300)
+    assert run.returncode == 0, run.output
+    assert "(100000 new, 0 updated, 0 unchanged)" in run.output
+    assert run.peak_rss < PEAK_MEMORY, f"peak memory {run.peak_rss / 2**20:.0f} MB"
