@@ -65,3 +65,13 @@ def client_for(app_factory: Callable[[Path], Flask]) -> Callable[[Path], FlaskCl
         return app_factory(config).test_client()
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures measured by the tests (the load test's, for one)."""
+    from figures import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("figures")
+        for name, figure in FIGURES:
+            terminalreporter.write_line(f"{name}: {figure}")

@@ -16,7 +16,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 FEED_HEAD = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
@@ -93,10 +93,8 @@ def send(connection: socket.socket, status: int, body: bytes, headers: dict[str,
     head = {"Content-Length": str(len(body)), "Content-Type": "application/rss+xml", "Connection": "close"}
     head.update(headers or {})
     lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in head.items()), "", ""]
-    try:
+    with suppress(OSError):
         connection.sendall("\r\n".join(lines).encode("latin-1") + body)
-    except OSError:
-        pass
 
 
 def reset(connection: socket.socket) -> None:
@@ -109,10 +107,8 @@ class _Handler(socketserver.BaseRequestHandler):
     server: _Server
 
     def handle(self) -> None:
-        try:
+        with suppress(OSError):
             self.server.upstream.handle(self.request)
-        except OSError:
-            pass
 
 
 class _Server(socketserver.ThreadingTCPServer):

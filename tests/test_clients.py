@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -25,9 +24,10 @@ from pytest_httpserver import HTTPServer
 
 from feedtool.lint import lint
 
+from servers import GUNICORN, gunicorn
+
 pytestmark = pytest.mark.clients
 
-GUNICORN = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
 needs_gunicorn = pytest.mark.skipif(GUNICORN is None, reason="gunicorn is not installed")
 needs_gpo = pytest.mark.skipif(shutil.which("gpo") is None, reason="gPodder's gpo is not installed (Debian: gpodder)")
 needs_newsboat = pytest.mark.skipif(shutil.which("newsboat") is None, reason="newsboat is not installed")
@@ -113,39 +113,9 @@ feeds:
     site = Site(config, "", httpserver)
     site.serve_upstream(upstream_feed())
     site.refresh()
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as stream:
-        server = subprocess.Popen(
-            [GUNICORN, "--workers", "2", "--bind", "127.0.0.1:0", "feedtool.web:create_app()"],
-            env={**os.environ, "FEEDTOOL_CONFIG": str(config)},
-            stdout=stream,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        site.base = _wait_for_gunicorn(log, server)
+    with gunicorn(config, tmp_path / "gunicorn.log") as base:
+        site.base = base
         yield site
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _wait_for_gunicorn(log: Path, server: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        match = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"))
-        if match:
-            base = match.group(1)
-            for _ in range(100):
-                try:
-                    with urllib.request.urlopen(f"{base}/feeds/lab.rss", timeout=5) as response:
-                        if response.status == 200:
-                            return base
-                except OSError:
-                    time.sleep(0.1)
-        if server.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise AssertionError(f"gunicorn did not start:\n{log.read_text(errors='replace')}")
 
 
 def _client_env(home: Path) -> dict[str, str]:

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hostile
 import pytest
 from click.testing import CliRunner
-from hostile import GOOD, Upstream, feed, item
 
 from feedtool.cli import main
 from feedtool.config import load
 from feedtool.refresh import refresh
+
+import hostile
+from hostile import GOOD, Upstream, feed, item
 
 pytestmark = pytest.mark.faults
 

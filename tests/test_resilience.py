@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import hostile
 from feedtool import sources
 from feedtool.config import load
 from feedtool.model import SourceKind
 from feedtool.refresh import refresh
+
+import hostile
 from hostile import GOOD, feed, item
 
 
@@ -41,7 +42,9 @@ def test_second_refresh_exits_at_once_with_code_3_or_waits(tmp_path: Path) -> No
     with hostile.running() as upstream:
         upstream.behaviours["/slow.rss"] = hostile.trickle(upstream, headers_too=False)
         config = tmp_path / "config.yaml"
-        config.write_text(f"fetch: {{deadline: 3, retries: 1}}\nshows: {{s: {{sources: [{{rss: {upstream.url('/slow.rss')}}}]}}}}\n")
+        config.write_text(
+            f"fetch: {{deadline: 3, retries: 1}}\nshows: {{s: {{sources: [{{rss: {upstream.url('/slow.rss')}}}]}}}}\n"
+        )
         first = feedtool(config, "refresh")
         lock = tmp_path / "feedtool.sqlite.lock"
         for _ in range(100):
@@ -107,7 +110,9 @@ def test_kill_9_mid_refresh_leaves_the_store_as_it_was(tmp_path: Path) -> None:
 def test_304_and_identical_bytes_are_not_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     parse = sources.PARSERS[SourceKind.RSS]
-    monkeypatch.setitem(sources.PARSERS, SourceKind.RSS, lambda data, ctx: calls.append(ctx.location) or parse(data, ctx))
+    monkeypatch.setitem(
+        sources.PARSERS, SourceKind.RSS, lambda data, ctx: calls.append(ctx.location) or parse(data, ctx)
+    )
     with hostile.running() as upstream:
         state = {"etag": '"v1"'}
 

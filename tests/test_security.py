@@ -12,9 +12,10 @@ import feedparser
 from flask import Flask
 from lxml import etree
 
-import hostile
 from feedtool.config import load
 from feedtool.refresh import refresh
+
+import hostile
 
 EVIL = """<rss version="2.0"><channel><title>Evil &lt;script&gt;alert('show')&lt;/script&gt;</title>
 <link>javascript:alert(1)</link>
@@ -26,11 +27,14 @@ EVIL = """<rss version="2.0"><channel><title>Evil &lt;script&gt;alert('show')&lt
 <a href="javascript:alert('a')">click</a><a href=" JaVaScRiPt:alert('b')">again</a>
 <style>body{background:url(javascript:alert('c'))}</style><span style="color:expression(alert('e'))">css</span>
 <iframe src="https://evil.example/frame"></iframe><object data="x"></object></p>]]></description>
-<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/"><![CDATA[<svg onload=alert('s')><p>Notes</p>]]></content:encoded>
+<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/">
+<![CDATA[<svg onload=alert('s')><p>Notes</p>]]></content:encoded>
 <enclosure url="https://evil.example/1.mp3" length="1" type="audio/mpeg"/>
 </item></channel></rss>"""
 
-DANGER = re.compile(r"<script|onerror|onclick|onload|onmouseover|javascript:|expression\(|<style|<iframe|<object|<svg", re.I)
+DANGER = re.compile(
+    r"<script|onerror|onclick|onload|onmouseover|javascript:|expression\(|<style|<iframe|<object|<svg", re.I
+)
 
 
 def test_hostile_content_is_served_sanitized(tmp_path: Path, app_factory: Callable[[Path], Flask]) -> None:

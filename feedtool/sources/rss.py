@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import codecs
 import html
-import io
 import html.entities
+import io
 import re
 from collections.abc import Callable
 from typing import Any
