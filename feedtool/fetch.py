@@ -11,6 +11,7 @@ held whole.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import logging
 import random
 import threading
@@ -32,7 +33,10 @@ from feedtool.errors import FetchError
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
-CHUNK = 64 * 1024
+#: A source waits for its host at most this many deadlines (sources queued before it).
+HOST_QUEUE = 8
+#: Bodies are read (and counted against the size limit) a megabyte at a time.
+CHUNK = 256 * 1024
 USER_AGENT = f"feedtool/{__version__} (+{HOMEPAGE})"
 
 
@@ -47,6 +51,7 @@ class Response:
     last_modified: str | None = None
     charset: str | None = None
     permanent_redirect: str | None = None
+    digest: str | None = None  # SHA-256 of the body, computed while it arrived
 
 
 class HostLimiter:
@@ -95,7 +100,9 @@ class Fetcher:
         """Fetch a URL (conditionally, when etag or last_modified are given) or read a file."""
         if not location.startswith(("http://", "https://")):
             return self._read_file(location)
-        deadline = time.monotonic() + self.config.deadline
+        # The deadline counts from the first request, not from the wait for the host:
+        # a slow source on a host must not use up the time of the sources queued behind it.
+        deadline: float | None = None
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -105,8 +112,12 @@ class Fetcher:
         while True:
             attempt += 1
             try:
-                return self._attempt(location, headers, deadline)
+                with self.limiter.hold(location, self.config.deadline * HOST_QUEUE):
+                    if deadline is None:
+                        deadline = time.monotonic() + self.config.deadline
+                    return self._attempt(location, headers, deadline)
             except _Retry as problem:
+                assert deadline is not None
                 remaining = deadline - time.monotonic()
                 if attempt >= self.config.retries:
                     raise FetchError(f"{problem} (gave up after {attempt} tries)") from None
@@ -123,12 +134,11 @@ class Fetcher:
         if remaining <= 0:
             raise FetchError(f"no answer within the deadline of {self.config.deadline:g} s")
         outcome: list[Response | BaseException] = []
-        with self.limiter.hold(url, remaining):
-            worker = threading.Thread(
-                target=self._run, args=(url, headers, deadline, outcome), daemon=True, name=f"fetch {url}"
-            )
-            worker.start()
-            worker.join(max(deadline - time.monotonic(), 0))
+        worker = threading.Thread(
+            target=self._run, args=(url, headers, deadline, outcome), daemon=True, name=f"fetch {url}"
+        )
+        worker.start()
+        worker.join(max(deadline - time.monotonic(), 0))
         if not outcome:
             raise FetchError(f"no complete answer within the deadline of {self.config.deadline:g} s")
         result = outcome[0]
@@ -167,7 +177,7 @@ class Fetcher:
                 raise FetchError(f"HTTP {response.status_code} {response.reason}")
             if response.status_code != 200:
                 raise FetchError(f"unexpected HTTP {response.status_code} {response.reason}")
-            body = self._read_body(response, deadline)
+            body, digest = self._read_body(response, deadline)
             return Response(
                 200,
                 body,
@@ -176,15 +186,17 @@ class Fetcher:
                 _header(response, "Last-Modified"),
                 response.encoding if "charset" in response.headers.get("Content-Type", "") else None,
                 moved,
+                digest,
             )
 
-    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+    def _read_body(self, response: requests.Response, deadline: float) -> tuple[bytes, str]:
         limit = self.config.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
             raise FetchError(f"the body ({int(declared):,} bytes) is larger than the limit of {limit:,} bytes")
         chunks = []
         size = 0
+        digest = hashlib.sha256()  # hashed as it arrives: the same bytes again cost nothing more
         try:
             for chunk in response.iter_content(CHUNK):
                 size += len(chunk)
@@ -193,9 +205,10 @@ class Fetcher:
                 if time.monotonic() > deadline:
                     raise FetchError(f"the body did not arrive within the deadline of {self.config.deadline:g} s")
                 chunks.append(chunk)
+                digest.update(chunk)
         except requests.RequestException as exc:
             raise _Retry(f"connection broken while reading the body: {_reason(exc)}") from exc
-        return b"".join(chunks)
+        return b"".join(chunks), digest.hexdigest()
 
     def _read_file(self, path: str) -> Response:
         try:
@@ -205,7 +218,7 @@ class Fetcher:
             raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from exc
         if len(body) > self.config.max_bytes:
             raise FetchError(f"the file is larger than the limit of {self.config.max_bytes:,} bytes")
-        return Response(200, body, path)
+        return Response(200, body, path, digest=hashlib.sha256(body).hexdigest())
 
 
 def _header(response: requests.Response, header: str) -> str | None:

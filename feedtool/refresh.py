@@ -87,7 +87,6 @@ def refresh(
 ) -> Report:
     """Refresh the named shows (default: all) and report every source."""
     shows = [config.shows[s] for s in (show_ids or config.shows)]
-    Store(config.store).close()  # create or migrate the store once, before the workers
     fetcher = Fetcher(config.fetch)
     try:
         with ThreadPoolExecutor(max_workers=config.fetch.concurrency, thread_name_prefix="refresh") as pool:
@@ -141,7 +140,7 @@ def refresh_source(
         if response.status == 304:
             store.record_unchanged(show.id, source, meta)
             return SourceResult(show.id, source, "unchanged", moved_to=moved, seconds=time.monotonic() - started)
-        digest = hashlib.sha256(response.body).hexdigest()
+        digest = response.digest or hashlib.sha256(response.body).hexdigest()
         if digest == state.content_hash and not force:
             store.record_unchanged(show.id, source, meta)
             return SourceResult(show.id, source, "unchanged", moved_to=moved, seconds=time.monotonic() - started)

@@ -10,16 +10,17 @@ in StoreError; a bug stays a bug.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from feedtool.config import ShowConfig, SourceConfig
 from feedtool.errors import FilterError, StoreError
@@ -348,7 +349,7 @@ class Store:
             "SELECT id, data, ranks FROM episodes WHERE show_id = ?", (show_id,)
         ):
             episode = decode_episode(data)
-            rows[episode_id] = (episode, json.loads(ranks))
+            rows[episode_id] = (episode, orjson.loads(ranks))
             known.append(
                 Known(
                     id=episode_id,
@@ -362,14 +363,17 @@ class Store:
         return EpisodeIndex(known, links), rows
 
     def _columns(self, show: ShowConfig, episode: Episode, ranks: Mapping[str, int]) -> dict[str, Any]:
-        tags = tag_episode(episode, show.tags)
+        text = description_text(episode)
+        tags = tag_episode(episode, show.tags, text)
         return {
             "title": episode.title,
             "data": encode_episode(episode),
-            "ranks": json.dumps(ranks, sort_keys=True),
+            "ranks": _dumps(ranks),
             "tags": "\n".join(tags),
             "categories": "\n".join((*episode.categories, *tags)),
-            "search": f"{episode.title}\n{description_text(episode)}".casefold(),
+            # Each distinct word once: `q` looks for words (no spaces), so any one of
+            # them is in the text exactly when it is in this list, a third its size.
+            "search": " ".join(dict.fromkeys(f"{episode.title} {text}".casefold().split())),
             "published": _seconds(episode.published),
             "duration": episode.duration,
             "_tags": tags,
@@ -386,7 +390,7 @@ class Store:
             {**columns, "show_id": show.id, "guid": episode.guid, "now": now},
         )
         episode_id = int(cursor.lastrowid or 0)
-        self._set_tags(episode_id, tags)
+        self.db.executemany("INSERT INTO episode_tags (tag, episode_id) VALUES (?, ?)", [(t, episode_id) for t in tags])
         return episode_id
 
     def _update(self, show: ShowConfig, episode_id: int, episode: Episode, ranks: Mapping[str, int], now: int) -> None:
@@ -408,12 +412,12 @@ class Store:
     def _merge_show_info(self, show_id: str, info: ShowInfo, rank: int) -> bool:
         row = self.db.execute("SELECT info, info_ranks FROM shows WHERE id = ?", (show_id,)).fetchone()
         old = decode_show_info(row[0])
-        merged, ranks = merge(old, json.loads(row[1]), info, rank)
+        merged, ranks = merge(old, orjson.loads(row[1]), info, rank)
         if merged == old:
             return False
         self.db.execute(
             "UPDATE shows SET info = ?, info_ranks = ? WHERE id = ?",
-            (encode_show_info(merged), json.dumps(ranks, sort_keys=True), show_id),
+            (encode_show_info(merged), _dumps(ranks), show_id),
         )
         return True
 
@@ -442,7 +446,7 @@ class Store:
                 if show.strip:
                     episode = _restrip(episode, show)
                 if encode_episode(episode) != data or "\n".join(tag_episode(episode, show.tags)) != tags:
-                    self._update(show, episode_id, episode, json.loads(ranks), now)
+                    self._update(show, episode_id, episode, orjson.loads(ranks), now)
                     changed += 1
             self.db.execute("UPDATE shows SET rules_digest = ? WHERE id = ?", (show.rules_digest, show.id))
             if changed:
@@ -636,6 +640,12 @@ def _source_state(row: Sequence[Any]) -> SourceState:
 
 
 # --- JSON codecs --------------------------------------------------------------------
+# orjson: a rendered feed decodes every row it shows, a refresh encodes every row it
+# writes, and orjson does both 4 to 20 times faster than the json module.
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
@@ -668,38 +678,43 @@ def encode_episode(e: Episode) -> str:
         "chapters": [[c.start, c.title, c.href, c.image] for c in e.chapters],
         "persons": [[p.name, p.role, p.group, p.img, p.href] for p in e.persons],
     }
-    return json.dumps(_drop_empty(data), ensure_ascii=False, separators=(",", ":"))
+    return _dumps(_drop_empty(data))
+
+
+_EPISODE_DEFAULTS = {f.name: f.default for f in fields(Episode)}
 
 
 def decode_episode(text: str) -> Episode:
-    """The inverse of encode_episode."""
-    d = json.loads(text)
-    enclosure = d.get("enclosure")
-    chapters_link = d.get("chapters_link")
-    return Episode(
-        guid=d["guid"],
-        title=d["title"],
-        guid_is_permalink=d.get("guid_is_permalink"),
-        guid_derived=bool(d.get("guid_derived")),
-        link=d.get("link"),
-        published=_stamp(d.get("published")),
-        description=d.get("description"),
-        content=d.get("content"),
-        enclosure=Enclosure(*enclosure) if enclosure else None,
-        duration=d.get("duration"),
-        image=d.get("image"),
-        episode=d.get("episode"),
-        season=d.get("season"),
-        episode_type=d.get("episode_type"),
-        explicit=d.get("explicit"),
-        author=d.get("author"),
-        keywords=tuple(d.get("keywords", ())),
-        categories=tuple(d.get("categories", ())),
-        transcripts=tuple(Transcript(*t) for t in d.get("transcripts", ())),
-        chapters_link=ChaptersLink(*chapters_link) if chapters_link else None,
-        chapters=tuple(Chapter(*c) for c in d.get("chapters", ())),
-        persons=tuple(Person(*p) for p in d.get("persons", ())),
-    )
+    """The inverse of encode_episode.
+
+    Feeds decode every episode they show, so this skips the frozen dataclass's
+    per-field checks (7 µs of 9 per episode): the row was written by encode_episode
+    from a validated Episode, field by field under the same names.
+    """
+    d = orjson.loads(text)
+    values = _EPISODE_DEFAULTS | d
+    values["published"] = _stamp(d.get("published"))
+    values["guid_derived"] = bool(d.get("guid_derived"))
+    if (enclosure := d.get("enclosure")) is not None:
+        values["enclosure"] = Enclosure(*enclosure)
+    if (chapters_link := d.get("chapters_link")) is not None:
+        values["chapters_link"] = ChaptersLink(*chapters_link)
+    for name, kind in _NESTED:
+        if name in d:
+            values[name] = tuple(kind(*v) for v in d[name])
+    for name in ("keywords", "categories"):
+        if name in d:
+            values[name] = tuple(d[name])
+    episode = object.__new__(Episode)
+    episode.__dict__.update(values)
+    return episode
+
+
+_NESTED: tuple[tuple[str, Any], ...] = (
+    ("transcripts", Transcript),
+    ("chapters", Chapter),
+    ("persons", Person),
+)
 
 
 def encode_show_info(info: ShowInfo) -> str:
@@ -719,12 +734,12 @@ def encode_show_info(info: ShowInfo) -> str:
         "new_feed_url": info.new_feed_url,
         "episode_count": info.episode_count,
     }
-    return json.dumps(_drop_empty(data), ensure_ascii=False, separators=(",", ":"))
+    return _dumps(_drop_empty(data))
 
 
 def decode_show_info(text: str) -> ShowInfo:
     """The inverse of encode_show_info."""
-    d = json.loads(text)
+    d = orjson.loads(text)
     owner = d.get("owner")
     return ShowInfo(
         title=d.get("title"),

@@ -9,16 +9,17 @@ from feedtool.model import Episode
 from feedtool.normalize import html_to_text, slugify
 
 
-def tag_episode(episode: Episode, rules: Sequence[TagRule]) -> tuple[str, ...]:
+def tag_episode(episode: Episode, rules: Sequence[TagRule], text: str | None = None) -> tuple[str, ...]:
     """The sorted tags of an episode.
 
     A rule tags an episode when any of its patterns is found in any of its fields
     (title, description: the description's and the show notes' text). Upstream
-    categories and keywords become tags too, slugified.
+    categories and keywords become tags too, slugified. ``text`` is the episode's
+    description_text, when the caller has it already.
     """
     tags = {slug for value in (*episode.categories, *episode.keywords) if (slug := slugify(value))}
     if rules:
-        texts = {"title": episode.title, "description": description_text(episode)}
+        texts = {"title": episode.title, "description": description_text(episode) if text is None else text}
         for rule in rules:
             if any(p.search(texts[f]) for f in rule.fields for p in rule.patterns):
                 tags.add(rule.name)

@@ -35,7 +35,7 @@ GZIP_MIN = 1024
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """The feedtool web app for the config at FEEDTOOL_CONFIG (or test_config's)."""
     app = Flask(__name__)
-    app.config.from_mapping(FEEDTOOL_CONFIG=str(config_path()), RENDER_CACHE_BYTES=64 * 2**20)
+    app.config.from_mapping(FEEDTOOL_CONFIG=str(config_path()), RENDER_CACHE_BYTES=32 * 2**20)
     if test_config is not None:
         app.config.update(test_config)
     config: Config = load(app.config["FEEDTOOL_CONFIG"])

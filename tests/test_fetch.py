@@ -110,3 +110,25 @@ def test_host_limiter_gives_up_after_the_timeout() -> None:
         limiter.hold("http://a.example/2", 0.05),
     ):
         pass
+
+
+def test_waiting_for_the_host_does_not_use_up_the_deadline(httpserver: HTTPServer) -> None:
+    """Regression: a source queued behind a slow one on the same host failed with
+    "gave up waiting", its deadline spent before its own request began."""
+    import threading
+
+    httpserver.expect_request("/feed").respond_with_data("<rss/>")
+    limiter = HostLimiter()
+    fetcher = Fetcher(FetchConfig(deadline=1), limiter)
+    held = threading.Event()
+
+    def slow_neighbour() -> None:
+        with limiter.hold(httpserver.url_for("/other"), 5):
+            held.set()
+            time.sleep(1.5)  # longer than the queued source's whole deadline
+
+    neighbour = threading.Thread(target=slow_neighbour)
+    neighbour.start()
+    held.wait(5)
+    assert fetcher.get(httpserver.url_for("/feed")).body == b"<rss/>"
+    neighbour.join()

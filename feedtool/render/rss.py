@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from feedtool.render import FeedDocument
-from feedtool.render._feedgen import generator
+from feedtool.render._feedgen import generator, rss_items, with_items
 
 CONTENT_TYPE = "application/rss+xml; charset=utf-8"
 
 
 def render(document: FeedDocument) -> bytes:
     """The document as an RSS 2.0 podcast feed."""
-    result: bytes = generator(document, atom=False).rss_str(pretty=False, encoding="UTF-8")
-    return result
+    channel: bytes = generator(document, atom=False).rss_str(pretty=False, encoding="UTF-8")
+    return with_items(channel, rss_items(document.episodes))

@@ -1,0 +1,454 @@
+"""feedtool's benchmarks: each figure beside a baseline measured in the same run.
+
+    python bench/run.py            # the full run (a few minutes); results go in bench/RESULTS.md
+    python bench/run.py --quick    # tiny sizes, one repeat: checks that the benchmarks still work
+
+1. Refresh: `refresh()` of one show whose 2,000-episode feed is served from
+   127.0.0.1 (fetch, parse, normalize, tag, store), against `feedparser.parse()` with
+   its defaults on the same bytes; a refresh answered 304; one that gets the same
+   bytes again; the CLI's start-up (`feedtool --help`, a whole process) against a bare
+   `python -c pass`.
+2. Serving: gunicorn (2 workers) and a bounded load generator on loopback, for a
+   filtered feed of a 1,000-episode show: the first (cold) request, repeated (cached)
+   requests, conditional requests answered 304; baseline: the same bytes served as a
+   static file by the same gunicorn setup.
+3. Scale: 100,000 episodes across 100 shows: a filtered query plus render of the
+   newest 100 episodes of one show; the peak memory of a server process after
+   serving every show.
+4. Growth: refresh and render time for 100, 1,000 and 10,000 episodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+
+sys.path.insert(0, str(Path(__file__).parent))
+from feeds import synthetic_feed
+
+from feedtool.config import ShowConfig, SourceConfig, load
+from feedtool.filters import parse_filter
+from feedtool.model import Enclosure, Episode, Listing, ShowInfo, SourceKind
+from feedtool.publish import Publisher, RenderCache, feed_url
+from feedtool.refresh import refresh
+from feedtool.store import FetchMeta, Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Row:
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    target: str = ""
+    met: bool | None = None
+
+    def line(self) -> str:
+        ratio = f"{self.value / self.baseline:.3f}" if self.baseline else ""
+        base = f"{self.baseline:.4g} {self.unit} ({self.baseline_name})" if self.baseline is not None else ""
+        verdict = {True: "met", False: "MISSED", None: ""}[self.met]
+        return f"| {self.name} | {self.value:.4g} {self.unit} | {base} | {ratio} | {self.target} {verdict} |"
+
+
+ROWS: list[Row] = []
+
+
+def report(row: Row) -> Row:
+    ROWS.append(row)
+    print(row.line(), flush=True)
+    return row
+
+
+def median_time(action: Callable[[], Any], repeats: int, setup: Callable[[], Any] | None = None) -> float:
+    times = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Upstream(_Quiet):
+    """Serves files with an ETag and answers If-None-Match with 304."""
+
+    def do_GET(self) -> None:
+        path = Path(self.directory) / self.path.lstrip("/").split("?")[0]
+        body = path.read_bytes()
+        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
+        if self.server.etags and self.headers.get("If-None-Match") == etag:  # type: ignore[attr-defined]
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(body)))
+        if self.server.etags:  # type: ignore[attr-defined]
+            self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextlib.contextmanager
+def upstream(folder: Path, etags: bool = True) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Upstream, directory=str(folder)))
+    server.etags = etags  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def write_config(folder: Path, sources: dict[str, str], extra: str = "") -> Path:
+    shows = "".join(f"  {name}:\n    sources: [{{rss: {url}}}]\n" + extra for name, url in sources.items())
+    path = folder / "config.yaml"
+    path.write_text(f"shows:\n{shows}")
+    return path
+
+
+# --- 1. refresh ---------------------------------------------------------------------
+
+
+def bench_refresh(work: Path, episodes: int, repeats: int) -> None:
+    print(f"\n## Refresh ({episodes} episodes, medians of {repeats})\n", flush=True)
+    body = synthetic_feed(episodes)
+    (work / "feed.xml").write_bytes(body)
+    baseline = median_time(lambda: feedparser.parse(body), repeats)
+    tags = "    tags: {open-models: {match: ['open weights?']}}\n"
+    with upstream(work) as base:
+        config = load(write_config(work, {"show": f"{base}/feed.xml"}, tags))
+
+        def fresh_store() -> None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{config.store}{suffix}").unlink(missing_ok=True)
+
+        def run() -> None:
+            assert refresh(config).ok
+
+        ours = median_time(run, repeats, setup=fresh_store)
+        report(Row(f"refresh of a {episodes}-episode feed", ours, "s", baseline, "feedparser.parse",
+                   "<= 0.15 of baseline", ours / baseline <= 0.15))  # fmt: skip
+        not_modified = median_time(run, max(repeats, 5))
+        report(Row("refresh answered 304", not_modified * 1000, "ms", target="< 20 ms", met=not_modified < 0.02))
+    with upstream(work, etags=False) as base:
+        config = load(write_config(work, {"show": f"{base}/feed.xml"}, tags))
+        run_same = functools.partial(lambda: refresh(config))
+        run_same()  # the first fetch from this URL stores the content hash
+        same = median_time(run_same, max(repeats, 5))
+        report(Row("refresh of the same bytes again", same * 1000, "ms", target="< 20 ms", met=same < 0.02))
+    python = median_time(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), max(repeats, 5))
+    cli = median_time(
+        lambda: subprocess.run([sys.executable, "-m", "feedtool", "--help"], check=True, capture_output=True),
+        max(repeats, 5),
+    )
+    report(Row("feedtool --help, whole process", cli * 1000, "ms", python * 1000, "python -c pass"))
+
+
+# --- 2. serving ---------------------------------------------------------------------
+
+STATIC_APP = """
+import os
+PATH = os.environ["STATIC_FILE"]
+def app(environ, start_response):
+    with open(PATH, "rb") as f:
+        body = f.read()
+    start_response("200 OK", [("Content-Type", "application/rss+xml; charset=utf-8"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+@contextlib.contextmanager
+def gunicorn(target: str, env: dict[str, str], log: Path, workers: int = 2) -> Iterator[tuple[str, int]]:
+    gunicorn_exe = str(Path(sys.executable).with_name("gunicorn"))
+    with log.open("wb") as stream:
+        server = subprocess.Popen(
+            [gunicorn_exe, "--workers", str(workers), "--bind", "127.0.0.1:0", target],
+            env={**os.environ, **env},
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"))
+            booted = len(re.findall(r"Booting worker", log.read_text(errors="replace")))
+            if found and booted >= workers:
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(log.read_text())
+        time.sleep(0.5)
+        yield found.group(1), server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def load_test(url: str, requests: int, clients: int, headers: dict[str, str] | None = None) -> tuple[float, int]:
+    """Requests per second for a fixed number of requests; and how many failed."""
+    failures = 0
+
+    def one(_: int) -> None:
+        nonlocal failures
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code != 304:
+                failures += 1
+        except OSError:
+            failures += 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(requests)))
+    return requests / (time.perf_counter() - started), failures
+
+
+def bench_serving(work: Path, episodes: int, requests: int, repeats: int) -> None:
+    print(f"\n## Serving ({episodes}-episode show, gunicorn, 2 workers, {requests} requests from 8 clients)\n",
+          flush=True)  # fmt: skip
+    (work / "feed.xml").write_bytes(synthetic_feed(episodes))
+    config_path = write_config(work, {"show": str(work / "feed.xml")}, "    tags: {open-models: {match: ['open']}}\n")
+    assert refresh(load(config_path)).ok
+    path = "/feeds/show.rss?min_duration=60"
+    with gunicorn("feedtool.web:create_app()", {"FEEDTOOL_CONFIG": str(config_path)}, work / "gunicorn.log") as (
+        base,
+        _,
+    ):
+        started = time.perf_counter()
+        with urllib.request.urlopen(f"{base}{path}&limit=999", timeout=30) as response:
+            response.read()
+        first = time.perf_counter() - started
+        colds = []  # each a filter not asked before: rendered, not cached
+        for n in range(max(repeats, 5)):
+            started = time.perf_counter()
+            with urllib.request.urlopen(f"{base}{path}&limit={998 - n}", timeout=30) as response:
+                body = response.read()
+            colds.append(time.perf_counter() - started)
+        cold_http = statistics.median(colds)
+        with urllib.request.urlopen(base + path, timeout=30) as response:
+            body = response.read()
+            etag = response.headers["ETag"]
+        cached, failed = load_test(base + path, requests, 8)
+        not_modified, failed_304 = load_test(base + path, requests, 8, {"If-None-Match": etag})
+    (work / "static.xml").write_bytes(body)
+    (work / "static_app.py").write_text(STATIC_APP)
+    with gunicorn("static_app:app", {"STATIC_FILE": str(work / "static.xml")}, work / "static.log") as (base, _):
+        static, failed_static = load_test(base + "/feed.xml", requests, 8)
+    config = load(config_path)
+    with Store(config.store) as store:
+        flt = parse_filter({"min_duration": "60"})
+        url = feed_url("http://127.0.0.1", "show", "rss", flt)
+        store.episodes("show")  # the server's connection has its pages in memory too
+        cold = median_time(lambda: Publisher(config, store, RenderCache()).feed("show", "rss", flt, url), 7)
+    report(Row(f"cold render of the {episodes}-episode feed (query + render, no cache)", cold * 1000, "ms",
+               target="< 60 ms", met=cold < 0.06))  # fmt: skip
+    report(Row("the same through HTTP: a filter not asked before", cold_http * 1000, "ms"))
+    report(Row("the same: the very first request to a new worker", first * 1000, "ms"))
+    report(Row(f"cached requests ({len(body) / 1e6:.1f} MB feed)", cached, "req/s", static, "static file, same server",
+               ">= 0.5 of baseline", cached / static >= 0.5))  # fmt: skip
+    report(Row("conditional requests answered 304", not_modified, "req/s", static, "static file, same server",
+               "without rendering"))  # fmt: skip
+    assert failed == failed_304 == failed_static == 0, (failed, failed_304, failed_static)
+
+
+# --- 3. scale -----------------------------------------------------------------------
+
+
+def populate(store: Store, shows: int, per_show: int) -> list[ShowConfig]:
+    """A store of shows * per_show episodes, written as refreshes would write them."""
+    notes = "<p>" + " ".join(f"word{n % 97}" for n in range(180)) + "</p>"
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    configs = []
+    for s in range(shows):
+        source = SourceConfig(SourceKind.RSS, f"https://bench.example/{s}.xml")
+        show = ShowConfig(f"show-{s}", (source,))
+        episodes = [
+            Episode(
+                guid=f"s{s}-e{n}",
+                title=f"Show {s} episode {n}",
+                published=start + timedelta(hours=n),
+                description=notes,
+                enclosure=Enclosure(f"https://cdn.bench.example/{s}/{n}.mp3", "audio/mpeg", 30_000_000),
+                duration=1800 + n,
+                categories=("Technology",) if n % 10 == 0 else (),
+            )
+            for n in range(per_show)
+        ]
+        store.apply_listing(show, source, Listing(ShowInfo(title=f"Show {s}"), episodes), FetchMeta())
+        configs.append(show)
+    return configs
+
+
+def bench_scale(work: Path, shows: int, per_show: int, repeats: int) -> None:
+    print(f"\n## Scale ({shows * per_show:,} episodes across {shows} shows)\n", flush=True)
+    store_path = work / "scale.sqlite"
+    started = time.perf_counter()
+    with Store(store_path) as store:
+        populate(store, shows, per_show)
+    print(f"(store written in {time.perf_counter() - started:.1f} s)", flush=True)
+    config_path = work / "scale.yaml"
+    config_path.write_text(
+        f"store: {store_path}\nshows:\n"
+        + "".join(f"  show-{s}: {{sources: [{{rss: https://bench.example/{s}.xml}}]}}\n" for s in range(shows))
+    )
+    config = load(config_path)
+    flt = parse_filter({"tag": "technology", "limit": "100"})
+    name = f"show-{shows // 2}"
+    with Store(store_path) as store:
+
+        def query_and_render() -> None:
+            publisher = Publisher(config, store, RenderCache())  # a fresh cache: a real render each time
+            publisher.feed(name, "rss", flt, feed_url("https://f.example", name, "rss", flt))
+
+        unfiltered = parse_filter({"limit": "100"})
+
+        def newest_100() -> None:
+            Publisher(config, store, RenderCache()).feed(name, "rss", unfiltered, "https://f.example/x")
+
+        seconds = median_time(query_and_render, max(repeats, 7))
+        newest = median_time(newest_100, max(repeats, 7))
+    report(Row(f"query + render, tag filter, newest 100 of {per_show}", seconds * 1000, "ms",
+               target="< 30 ms", met=seconds < 0.03))  # fmt: skip
+    report(Row(f"query + render, newest 100 of {per_show}", newest * 1000, "ms", target="< 30 ms",
+               met=newest < 0.03))  # fmt: skip
+    with gunicorn("feedtool.web:create_app()", {"FEEDTOOL_CONFIG": str(config_path)}, work / "scale.log", 1) as (
+        base,
+        master,
+    ):
+        for s in range(shows):
+            for fmt in ("rss", "json"):
+                with urllib.request.urlopen(f"{base}/feeds/show-{s}.{fmt}", timeout=60) as response:
+                    response.read()
+        peak = max(_peak_rss(pid) for pid in _children(master))
+    report(Row("server worker peak memory after serving every show", peak / 2**20, "MB",
+               target="< 150 MB", met=peak < 150 * 2**20))  # fmt: skip
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+# --- 4. growth ----------------------------------------------------------------------
+
+
+def _growth_step(config: Config, repeats: int) -> tuple[float, float]:
+    """(refresh into an empty store, render of the whole feed) for one feed."""
+
+    def fresh() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{config.store}{suffix}").unlink(missing_ok=True)
+
+    refresh_time = median_time(lambda: refresh(config), repeats, setup=fresh)
+    with Store(config.store) as store:
+        render_time = median_time(
+            lambda: Publisher(config, store, RenderCache()).feed(
+                "show", "rss", parse_filter({}), "https://f.example/feeds/show.rss"
+            ),
+            repeats,
+        )
+    return refresh_time, render_time
+
+
+def bench_growth(work: Path, sizes: list[int], repeats: int) -> None:
+    print(f"\n## Growth (medians of {repeats})\n", flush=True)
+    times: dict[int, tuple[float, float]] = {}
+    for size in sizes:
+        folder = work / f"growth-{size}"
+        folder.mkdir()
+        (folder / "feed.xml").write_bytes(synthetic_feed(size))
+        times[size] = _growth_step(load(write_config(folder, {"show": str(folder / "feed.xml")})), repeats)
+        report(Row(f"refresh, {size} episodes", times[size][0] * 1000, "ms"))
+        report(Row(f"render, {size} episodes", times[size][1] * 1000, "ms"))
+    if len(sizes) >= 3:
+        small, large = sizes[-2], sizes[-1]
+        factor = large / small
+        for index, name in ((0, "refresh"), (1, "render")):
+            ratio = times[large][index] / times[small][index]
+            report(Row(f"{name}: {large} episodes / {small} episodes", ratio, "x",
+                       target=f"<= {1.2 * factor:.0f}", met=ratio <= 1.2 * factor))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke run")
+    args = parser.parse_args()
+    quick = args.quick
+    print(f"# feedtool benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.platform()}")  # fmt: skip
+    loop = [median_time(lambda: sum(range(10**6)), 1) * 1000 for _ in range(15)]
+    print(f"CPU check (sum(range(10**6)), 15 runs): median {statistics.median(loop):.1f} ms, "
+          f"min {min(loop):.1f}, max {max(loop):.1f}: this machine's speed varies by that much")  # fmt: skip
+    print("\n| measure | feedtool | baseline | ratio | target |\n|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as temporary:
+        work = Path(temporary)
+        steps: list[tuple[str, Callable[[Path], None]]] = [
+            ("refresh", lambda w: bench_refresh(w, 50 if quick else 2000, 1 if quick else 3)),
+            ("serving", lambda w: bench_serving(w, 50 if quick else 1000, 50 if quick else 2000, 1 if quick else 3)),
+            ("scale", lambda w: bench_scale(w, 3 if quick else 100, 20 if quick else 1000, 1 if quick else 5)),
+            ("growth", lambda w: bench_growth(w, [10, 20, 40] if quick else [100, 1000, 10000], 1 if quick else 3)),
+        ]
+        for name, step in steps:
+            folder = work / name
+            folder.mkdir()
+            step(folder)
+    missed = [row.name for row in ROWS if row.met is False]
+    print(f"\n{len(ROWS)} figures; targets missed: {', '.join(missed) if missed else 'none'}")
+    if quick:
+        print("(a --quick run: sizes too small for the targets to mean anything)")
+
+
+if __name__ == "__main__":
+    main()
