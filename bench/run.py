@@ -47,7 +47,7 @@ import feedparser
 sys.path.insert(0, str(Path(__file__).parent))
 from feeds import synthetic_feed
 
-from feedtool.config import ShowConfig, SourceConfig, load
+from feedtool.config import Config, ShowConfig, SourceConfig, load
 from feedtool.filters import parse_filter
 from feedtool.model import Enclosure, Episode, Listing, ShowInfo, SourceKind
 from feedtool.publish import Publisher, RenderCache, feed_url
