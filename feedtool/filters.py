@@ -81,10 +81,6 @@ class Filter:
     filter_time: int | None = None
     case_sensitive: bool = True
 
-    def is_empty(self) -> bool:
-        """Whether this filter keeps every episode in the default order."""
-        return self == Filter()
-
     def pattern(self, param: str) -> Pattern | None:
         """The compiled pattern given for an RSSHub parameter, if any."""
         for p in self.patterns:

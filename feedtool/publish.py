@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -23,10 +22,10 @@ from feedtool.config import Config, FeedConfig
 from feedtool.filters import Filter, combine
 from feedtool.model import ShowInfo, SourceState
 from feedtool.normalize import html_to_text, xml_safe
-from feedtool.render import FeedDocument, atom, html, jsonfeed, opml, rss
+from feedtool.render import FeedDocument, Renderer, atom, html, jsonfeed, opml, rss
 from feedtool.store import Store
 
-FORMATS: dict[str, tuple[Callable[[FeedDocument], bytes], str]] = {
+FORMATS: dict[str, tuple[Renderer, str]] = {
     "rss": (rss.render, rss.CONTENT_TYPE),
     "atom": (atom.render, atom.CONTENT_TYPE),
     "json": (jsonfeed.render, jsonfeed.CONTENT_TYPE),
@@ -56,17 +55,12 @@ class RenderCache:
         self._items: OrderedDict[str, Rendered] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: str) -> Rendered | None:
         with self._lock:
             item = self._items.get(key)
-            if item is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
+            if item is not None:
+                self._items.move_to_end(key)
             return item
 
     def put(self, key: str, item: Rendered) -> None:
@@ -149,7 +143,7 @@ class Publisher:
             cap=show_config.cap,
             regex_seconds=self.config.server.regex_timeout,
         )
-        title = self.title(name)
+        title = self.title(name, info)
         label = xml_safe(flt.describe())
         if label:
             title = f"{title} ({label})"
@@ -190,14 +184,14 @@ class Publisher:
             info = self.show_info(show_id)
             states = {(s.kind, s.location): s for s in self.store.source_states(show_id)}
             named = [
-                html.FeedLinks(f.name, self.title(f.name), self._urls(base_url, f.name), f.filter.describe())
+                html.FeedLinks(f.name, self.title(f.name, info), self._urls(base_url, f.name), f.filter.describe())
                 for f in self.config.feeds.values()
                 if f.show == show_id
             ]
             sections.append(
                 html.ShowSection(
                     id=show_id,
-                    feed=html.FeedLinks(show_id, self.title(show_id), self._urls(base_url, show_id)),
+                    feed=html.FeedLinks(show_id, self.title(show_id, info), self._urls(base_url, show_id)),
                     website=info.link,
                     description=html_to_text(info.description or ""),
                     episode_count=self.store.count(show_id),
@@ -225,10 +219,11 @@ class Publisher:
             outlines.append(opml.Outline(self.title(name), feed_url(base_url, name, "rss"), website))
         return opml.render("feedtool feeds", outlines, self._config_time)
 
-    def title(self, name: str) -> str:
-        """A feed's title before any request filter."""
+    def title(self, name: str, info: ShowInfo | None = None) -> str:
+        """A feed's title before any request filter (``info``: the show's, if at hand)."""
         feed = self.feed_config(name)
-        show_title = self.config.shows[feed.show].title or self.show_info(feed.show).title or feed.show
+        info = info or self.show_info(feed.show)
+        show_title = self.config.shows[feed.show].title or info.title or feed.show
         if feed.title:
             return feed.title
         label = feed.filter.describe()
