@@ -90,3 +90,26 @@ def test_installed_entry_point(show: Path) -> None:
         [exe, "episodes", "quiet-lab", "--json"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert len(json.loads(listed.stdout)) == 3
+
+
+def test_progress_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from feedtool.cli import Progress
+    from feedtool.config import SourceConfig
+    from feedtool.model import SourceKind
+    from feedtool.refresh import SourceResult
+
+    result = SourceResult("s", SourceConfig(SourceKind.RSS, "https://a.example/f.rss"), "failed", error="HTTP 500")
+    quiet = Progress(2, enabled=False)
+    quiet.show()
+    quiet.report(result)
+    out, err = capsys.readouterr()
+    assert out == "s rss https://a.example/f.rss: failed: HTTP 500\n"
+    assert err == ""
+    live = Progress(2, enabled=True)
+    live.show()
+    live.report(result)
+    live.clear()
+    out, err = capsys.readouterr()
+    assert out == "s rss https://a.example/f.rss: failed: HTTP 500\n"
+    assert "refreshing: 0 of 2 sources done" in err
+    assert "refreshing: 1 of 2 sources done, 1 failed" in err

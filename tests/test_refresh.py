@@ -112,8 +112,7 @@ def three_kinds(httpserver: HTTPServer, write_config: Callable[[str], Path], tmp
                         content_type="application/json")  # fmt: skip
 
     httpserver.expect_request("/api/podcasts/episodes/by-podcast-ids").respond_with_handler(api)
-    listing = tmp_path / "sternwarte.txt"
-    listing.write_text((DATA / "listing" / "sternwarte_de.txt").read_text())
+    serve_with_etag(httpserver, "/sternwarte.txt", (DATA / "listing" / "sternwarte_de.txt").read_bytes(), "text/plain")
     return write_config(
         f"""
         shows:
@@ -122,7 +121,7 @@ def three_kinds(httpserver: HTTPServer, write_config: Callable[[str], Path], tmp
               - rss: {httpserver.url_for("/feed.rss")}
               - radionet: {httpserver.url_for("/podcast/sternwarte")}
                 api: {httpserver.url_for("/api")}
-              - listing: sternwarte.txt
+              - listing: {httpserver.url_for("/sternwarte.txt")}
             tags:
               planets: {{match: ['planet'], fields: [title]}}
         """
@@ -167,8 +166,8 @@ def test_second_refresh_changes_nothing(three_kinds: Path, runner: CliRunner, ht
     assert result.exit_code == 0, result.output
     assert [line.split(": ")[-1] for line in result.output.splitlines()[:3]] == ["unchanged"] * 3
     assert episodes_json(runner, three_kinds, "sternwarte") == before
-    # 304 for the feed and page: the API is not paged again
-    assert [r.path for r, _ in httpserver.log[served:]] == ["/feed.rss", "/podcast/sternwarte"]
+    # 304 for the feed, page and listing: the API is not paged again
+    assert [r.path for r, _ in httpserver.log[served:]] == ["/feed.rss", "/podcast/sternwarte", "/sternwarte.txt"]
     assert all(response.status_code == 304 for _, response in httpserver.log[served:])
 
 
@@ -176,6 +175,7 @@ def test_failing_source_is_isolated(three_kinds: Path, runner: CliRunner, httpse
     assert refresh(runner, three_kinds).exit_code == 0
     before = episodes_json(runner, three_kinds, "sternwarte")
     httpserver.clear()
+    serve_with_etag(httpserver, "/sternwarte.txt", (DATA / "listing" / "sternwarte_de.txt").read_bytes(), "text/plain")
     httpserver.expect_request("/feed.rss").respond_with_data("<html><body>Maintenance</body></html>")
     httpserver.expect_request("/podcast/sternwarte").respond_with_data("down", status=503)
     result = refresh(runner, three_kinds)
@@ -221,3 +221,39 @@ def test_changed_tag_rules_retag_history(
     write_config(rules % "bonus")
     assert refresh(runner, config).exit_code == 1
     assert [e["title"] for e in episodes_json(runner, config, "a", "--tag", "t")] == ["Bonus: a very short one"]
+
+
+def test_moved_feeds_are_reported(
+    httpserver: HTTPServer, write_config: Callable[[str], Path], runner: CliRunner
+) -> None:
+    """A permanent redirect and an itunes:new-feed-url are recorded and shown, not followed for ever."""
+    httpserver.expect_request("/old.rss").respond_with_data("", status=301, headers={"Location": "/new.rss"})
+    httpserver.expect_request("/new.rss").respond_with_data((DATA / "rss" / "full.xml").read_bytes())
+    announcing = (
+        (DATA / "rss" / "full.xml")
+        .read_text()
+        .replace(
+            "<language>", "<itunes:new-feed-url>https://elsewhere.example/feed.xml</itunes:new-feed-url><language>"
+        )
+    )
+    httpserver.expect_request("/announcing.rss").respond_with_data(announcing)
+    config = write_config(
+        f"""
+        shows:
+          a: {{sources: [{{rss: "{httpserver.url_for("/old.rss")}"}}]}}
+          b: {{sources: [{{rss: "{httpserver.url_for("/announcing.rss")}"}}]}}
+        """
+    )
+    result = refresh(runner, config)
+    assert result.exit_code == 0, result.output
+    assert f"moved to {httpserver.url_for('/new.rss')}: update config.yaml" in result.output
+    assert "moved to https://elsewhere.example/feed.xml: update config.yaml" in result.output
+    from feedtool.config import load
+    from feedtool.store import Store
+
+    with Store(load(config).store) as store:
+        states = {s.show_id: s for s in store.source_states()}
+    assert states["a"].permanent_redirect == httpserver.url_for("/new.rss")
+    assert states["b"].new_feed_url == "https://elsewhere.example/feed.xml"
+    assert runner.invoke(main, ["--config", str(config), "refresh"]).exit_code == 0
+    assert [r.path for r, _ in httpserver.log].count("/old.rss") == 2  # still asked at the configured URL
