@@ -19,7 +19,7 @@ import click
 from feedtool import __version__
 from feedtool.config import ENV_VAR, Config, load
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
-from feedtool.filters import REGEX_PARAMS, Filter, parse_filter
+from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, parse_filter
 from feedtool.normalize import format_clock, format_iso
 
 if TYPE_CHECKING:
@@ -104,9 +104,7 @@ def filter_options(func: F) -> F:
 
 def _filter(params: dict[str, Any]) -> Filter:
     """Filter flags (popped from params) as a Filter; a bad value is a usage error."""
-    names = ["tag", "exclude_tag", "q", "since", "until", "min_duration", "max_duration", "limit", "sort",
-             *REGEX_PARAMS, "filter_time", "filter_case_sensitive"]  # fmt: skip
-    values = {name: params.pop(name, None) for name in names}
+    values = {name: params.pop(name, None) for name in PARAMS}
     try:
         return parse_filter({k: v for k, v in values.items() if v not in (None, ())})
     except FilterError as exc:

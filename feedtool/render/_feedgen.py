@@ -168,7 +168,7 @@ def _rss_item(stored: StoredEpisode) -> str:
     parts.append(f'<guid isPermaLink="{permalink}">{_text(e.guid)}</guid>')
     parts.extend(f"<category>{_text(tag)}</category>" for tag in stored.tags)
     if (enclosure := e.enclosure) is not None:
-        kind = _attr(enclosure_type(enclosure.type, enclosure.url))
+        kind = _attr(enclosure_type(enclosure.type))
         length = enclosure.length or 0
         parts.append(f'<enclosure url="{_attr(enclosure.url)}" length="{length}" type="{kind}"/>')
     parts.append(f"<pubDate>{rfc822(stored.sort_time)}</pubDate>")
@@ -190,7 +190,7 @@ def _atom_entry(stored: StoredEpisode) -> str:
     if e.link:
         parts.append(_element("link", rel="alternate", type="text/html", href=e.link))
     if e.enclosure is not None:
-        kind = enclosure_type(e.enclosure.type, e.enclosure.url)
+        kind = enclosure_type(e.enclosure.type)
         parts.append(
             _element("link", rel="enclosure", href=e.enclosure.url, type=kind, length=str(e.enclosure.length or 0))
         )

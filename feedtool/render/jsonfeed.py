@@ -45,7 +45,7 @@ def render(document: FeedDocument) -> bytes:
         if e.enclosure is not None:
             attachment: dict[str, Any] = {
                 "url": e.enclosure.url,
-                "mime_type": enclosure_type(e.enclosure.type, e.enclosure.url),
+                "mime_type": enclosure_type(e.enclosure.type),
             }
             if e.enclosure.length:
                 attachment["size_in_bytes"] = e.enclosure.length
