@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import feedparser
 import pytest
@@ -149,6 +149,33 @@ def test_invalid_filters_are_400_with_a_message(client: FlaskClient, query: str,
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert message in response.get_data(as_text=True)
+
+
+OVERFLOWING = [
+    ("until", "9999-12-31T23:59:59-23:59"),
+    ("since", "0001-01-01T00:00:00+01:00"),
+    ("limit", "\u00b2"),
+    ("limit", "\u2460"),
+    ("filter_time", "\u00b2"),
+    ("limit", "9" * 5000),
+    ("min_duration", "9" * 5000),
+    ("q", " ".join(f"w{n}" for n in range(1000))),
+]
+
+
+@pytest.mark.parametrize(("param", "value"), OVERFLOWING, ids=[f"{p}={v[:12]}" for p, v in OVERFLOWING])
+def test_overflowing_values_are_400_naming_the_parameter(client: FlaskClient, param: str, value: str) -> None:
+    """Regression (issue 9): these were 500s with tracebacks, and `q` a 503."""
+    response = client.get(f"/feeds/quiet-lab.rss?{urlencode({param: value})}")
+    assert response.status_code == 400
+    assert response.get_data(as_text=True).startswith(f"{param}=")
+
+
+def test_the_last_day_is_a_valid_until(client: FlaskClient) -> None:
+    """Regression: the end of 9999-12-31 overflowed while being computed."""
+    response = client.get("/feeds/quiet-lab.rss?until=9999-12-31&since=0001-01-01")
+    assert response.status_code == 200
+    assert len(feedparser.parse(response.data).entries) == 3
 
 
 def test_runaway_regex_is_answered_within_a_second(client: FlaskClient, site: Path) -> None:
