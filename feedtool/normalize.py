@@ -381,7 +381,8 @@ def clean_description(raw: str | None, patterns: Sequence[re.Pattern[str]] = (),
         log.warning("description of %d characters cut to %d", len(raw), MAX_DESCRIPTION)
         raw = raw[:MAX_DESCRIPTION]
     raw = xml_safe(raw)
-    markup = text_to_html(raw) if plain or not is_html(raw) else sanitize_html(raw)
+    # Again after sanitizing: it decodes references, and '&#1;' becomes U+0001.
+    markup = text_to_html(raw) if plain or not is_html(raw) else xml_safe(sanitize_html(raw))
     markup = strip_boilerplate(markup, patterns)
     return markup or None
 
