@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,10 +28,12 @@ ENV_VAR = "FEEDTOOL_CONFIG"
 DEFAULT_PATH = "config.yaml"
 DEFAULT_RADIONET_API = "https://prod.radio-api.net"
 
+#: Control characters (C0 but tab and line breaks, DEL, C1), surrogates, U+FFFE, U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _TAG_FIELDS = ("title", "description")
 _SHOW_INFO_KEYS = ("description", "link", "language", "image", "author", "categories", "explicit")
-_SIZE = re.compile(r"(\d+)\s*(b|kb|mb|gb)?", re.IGNORECASE)
+_SIZE = re.compile(r"(\d{1,15})\s*(b|kb|mb|gb)?", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
 
 
@@ -164,7 +167,16 @@ class _DuplicateKey(Exception):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys instead of keeping the last one."""
+    """A safe loader that refuses duplicate keys instead of keeping the last one, and
+    numbers too long to read (int() refuses more than 4,300 digits) with their line."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number of {len(str(node.value)):,} characters is too long", node.start_mark
+            ) from exc
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -175,6 +187,9 @@ class _StrictLoader(yaml.SafeLoader):
                 raise _DuplicateKey(f"line {line}: duplicate key {key!r}")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 
 
 class _Reader:
@@ -206,7 +221,26 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             self.problem(where, f"expected a non-empty string, got {_kind(value)}")
             return None
+        if not self.printable(value, where):
+            return None
         return value.strip()
+
+    def printable(self, value: str, where: str) -> bool:
+        """Whether a string can go into a feed: no control characters (tab and line
+        breaks aside) and nothing XML forbids, which YAML's escapes can write."""
+        found = _UNPRINTABLE.search(value)
+        if found is None:
+            return True
+        char = found.group()
+        kind = (
+            "the control character"
+            if unicodedata.category(char) == "Cc"
+            else "the lone surrogate"
+            if unicodedata.category(char) == "Cs"
+            else "the non-character"
+        )
+        self.problem(where, f"contains {kind} U+{ord(char):04X} at position {found.start() + 1}")
+        return False
 
     def number(self, value: Any, where: str, default: float, low: float, high: float) -> float:
         if value is None:
@@ -367,6 +401,8 @@ class _Reader:
     def show_info(self, section: dict[str, Any], where: str) -> ShowInfo:
         categories = []
         for index, text in enumerate(self.strings(section.get("categories"), f"{where}.categories")):
+            if not self.printable(text, f"{where}.categories[{index}]"):
+                continue
             parts = tuple(p.strip() for p in text.split("/") if p.strip())
             if not 1 <= len(parts) <= 2:
                 self.problem(
@@ -488,20 +524,24 @@ class _Reader:
             if section is None:
                 continue
             show = self.string(section.get("show"), f"{where}.show")
-            if show is None:
+            if section.get("show") is None:
                 self.problem(f"{where}.show", "missing: name the show this feed filters")
-            elif show not in shows:
+            elif show is not None and show not in shows:
                 self.problem(f"{where}.show", f"unknown show {show!r}")
             raw_filter = section.get("filter")
             flt = Filter()
             if raw_filter is not None and not isinstance(raw_filter, dict):
                 self.problem(f"{where}.filter", f"expected a mapping of filter parameters, got {_kind(raw_filter)}")
             elif raw_filter:
-                for key in raw_filter:
+                printable = True
+                for key, value in raw_filter.items():
                     if key not in _FILTER_KEYS:
                         self.problem(f"{where}.filter.{key}", "unknown filter parameter")
+                    # Filter values end up in feed titles, as "(search: ...)".
+                    texts = [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
+                    printable = all([self.printable(t, f"{where}.filter.{key}") for t in texts]) and printable
                 try:
-                    flt = parse_filter(raw_filter)
+                    flt = parse_filter(raw_filter) if printable else Filter()
                 except FilterError as exc:
                     self.problem(f"{where}.filter.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
             if show is not None:
