@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from feedtool.config import load
 from feedtool.errors import ConfigError
@@ -200,6 +202,43 @@ def test_runaway_regex_on_long_text_is_a_400(tmp_path: Path, app_factory: Callab
     assert time.monotonic() - started < 1.0
     assert response.status_code == 400
     assert "finishes within 0.5 s" in response.get_data(as_text=True)
+
+
+def _podcast_guid(client: FlaskClient, path: str, host: str = "localhost") -> str:
+    response = client.get(path, headers={"Host": host})
+    assert response.status_code == 200
+    guid = etree.fromstring(response.data).findtext(".//{https://podcastindex.org/namespace/1.0}guid")
+    assert guid is not None
+    return guid
+
+
+def test_podcast_guid_follows_the_feed_not_the_request(client: FlaskClient) -> None:
+    """Regression (issue 9, item 13): tracking parameters and, without base_url, the
+    Host header changed podcast:guid, so that an app saw another podcast."""
+    # a show without a podcast:guid of its own gets one from its id alone
+    bp = _podcast_guid(client, "/feeds/bp.rss")
+    assert _podcast_guid(client, "/feeds/bp.atom?utm_source=x", "feeds.other.example") == bp
+    assert bp == str(uuid.uuid5(uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"), "feedtool:bp"))
+    filtered = _podcast_guid(client, "/feeds/quiet-lab.rss?tag=open-models")
+    for path, host in [
+        ("/feeds/quiet-lab.rss?tag=open-models&utm_source=x", "localhost"),
+        ("/feeds/quiet-lab.rss?utm_source=app&tag=Open%20Models", "localhost"),
+        ("/feeds/quiet-lab.rss?tag=open-models", "feeds.other.example"),
+        ("/feeds/quiet-lab.atom?tag=open-models&utm_medium=y", "127.0.0.1:8000"),
+    ]:
+        assert _podcast_guid(client, path, host) == filtered, (path, host)
+    # upstream's guid on the show's own feed; every filtered or named feed is a podcast of its own
+    upstream = "5a1c6c2e-0d2e-5a36-8f3e-3f8d1d6a9b01"
+    assert _podcast_guid(client, "/feeds/quiet-lab.rss?utm_source=x", "feeds.other.example") == upstream
+    others = [
+        filtered,
+        _podcast_guid(client, "/feeds/quiet-lab.rss?tag=open-models&limit=1"),
+        _podcast_guid(client, "/feeds/quiet-lab-open.rss"),
+        _podcast_guid(client, "/feeds/quiet-lab-open.rss?utm_source=x", "feeds.other.example"),
+        _podcast_guid(client, "/feeds/quiet-lab-open.rss?q=hello"),
+    ]
+    assert len({upstream, *others}) == 5
+    assert others[2] == others[3]
 
 
 def test_conditional_requests(client: FlaskClient) -> None:
