@@ -192,7 +192,13 @@ class Fetcher:
     def _read_body(self, response: requests.Response, deadline: float) -> tuple[bytes, str]:
         limit = self.config.max_bytes
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
+        # isascii: str.isdigit() also accepts '²', which int() refuses.
+        if (
+            declared.isascii()
+            and declared.isdigit()
+            and int(declared) > limit
+            and "Content-Encoding" not in response.headers
+        ):
             raise FetchError(f"the body ({int(declared):,} bytes) is larger than the limit of {limit:,} bytes")
         chunks = []
         size = 0
@@ -241,13 +247,13 @@ def _backoff(attempt: int) -> float:
 def _retry_after(value: str | None, cap: float) -> float | None:
     """Seconds a Retry-After header asks for (delta or HTTP date), capped; None if absent.
 
-    >>> _retry_after("7", 60), _retry_after("600", 60), _retry_after(None, 60)
-    (7.0, 60.0, None)
+    >>> _retry_after("7", 60), _retry_after("600", 60), _retry_after(None, 60), _retry_after("²", 60)
+    (7.0, 60.0, None, None)
     """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(min(float(value), cap))
     try:
         moment = email.utils.parsedate_to_datetime(value)

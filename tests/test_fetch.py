@@ -132,3 +132,10 @@ def test_waiting_for_the_host_does_not_use_up_the_deadline(httpserver: HTTPServe
     held.wait(5)
     assert fetcher.get(httpserver.url_for("/feed")).body == b"<rss/>"
     neighbour.join()
+
+
+def test_unicode_digits_in_retry_after_do_not_crash(httpserver: HTTPServer) -> None:
+    """Regression (issue 9): 'Retry-After: ²' passed str.isdigit(), then float() raised ValueError."""
+    httpserver.expect_ordered_request("/feed").respond_with_data("busy", status=503, headers={"Retry-After": "²"})
+    httpserver.expect_ordered_request("/feed").respond_with_data("<rss/>")
+    assert Fetcher(FAST).get(httpserver.url_for("/feed")).body == b"<rss/>"

@@ -177,3 +177,11 @@ def test_lint_by_url(httpserver: object, runner: CliRunner) -> None:
     result = runner.invoke(main, ["lint", httpserver.url_for("/missing.rss")])
     assert result.exit_code == 1
     assert "HTTP 500" in result.output or "HTTP 404" in result.output
+
+
+@pytest.mark.parametrize("number", ["²", "①", "9" * 5000], ids=["superscript", "circled", "5000-digits"])
+def test_numbers_python_calls_digits_are_errors_not_crashes(number: str) -> None:
+    """Regression (issue 9): str.isdigit() accepts '²' and int() then raised."""
+    bad = feed(items=ITEM.replace(">1</itunes:episode>", f">{number}</itunes:episode>").replace('"1234"', f'"{number}"'))
+    rules = {p.rule for p in lint(bad)}
+    assert {"item-episode", "item-enclosure"} <= rules
