@@ -182,6 +182,7 @@ def test_lint_by_url(httpserver: object, runner: CliRunner) -> None:
 @pytest.mark.parametrize("number", ["²", "①", "9" * 5000], ids=["superscript", "circled", "5000-digits"])
 def test_numbers_python_calls_digits_are_errors_not_crashes(number: str) -> None:
     """Regression (issue 9): str.isdigit() accepts '²' and int() then raised."""
-    bad = feed(items=ITEM.replace(">1</itunes:episode>", f">{number}</itunes:episode>").replace('"1234"', f'"{number}"'))
+    item = ITEM.replace(">1</itunes:episode>", f">{number}</itunes:episode>").replace('"1234"', f'"{number}"')
+    bad = feed(items=item)
     rules = {p.rule for p in lint(bad)}
     assert {"item-episode", "item-enclosure"} <= rules
