@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import select
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +17,8 @@ from feedtool import __version__
 from feedtool.config import FetchConfig
 from feedtool.errors import FetchError
 from feedtool.fetch import Fetcher, HostLimiter
+
+import hostile
 
 FAST = FetchConfig(connect_timeout=2, read_timeout=2, deadline=10, retries=3, retry_after_cap=2)
 
@@ -139,3 +144,64 @@ def test_unicode_digits_in_retry_after_do_not_crash(httpserver: HTTPServer) -> N
     httpserver.expect_ordered_request("/feed").respond_with_data("busy", status=503, headers={"Retry-After": "²"})
     httpserver.expect_ordered_request("/feed").respond_with_data("<rss/>")
     assert Fetcher(FAST).get(httpserver.url_for("/feed")).body == b"<rss/>"
+
+
+class Connections:
+    """A server-side count of connections the client holds open at once.
+
+    Each connection trickles an endless header line (a byte every 0.1 s) until the
+    client drops it. When a connection arrives, the earlier ones are probed in the
+    kernel's state (a readable socket here means the client closed or reset it), not
+    by their handler threads, which may not have noticed yet.
+    """
+
+    def __init__(self, upstream: hostile.Upstream) -> None:
+        self.upstream = upstream
+        self.seen = 0
+        self.most = 0
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def hold(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open = [c for c in self._open if not _dropped(c)] + [connection]
+            self.seen += 1
+            self.most = max(self.most, len(self._open))
+        try:
+            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Padding: ")
+            while not _dropped(connection) and self.upstream.sleep(0.1):
+                connection.sendall(b"x")
+        except OSError:
+            pass  # the client went away
+        finally:
+            with self._lock:
+                self._open.remove(connection)
+
+
+def _dropped(connection: socket.socket) -> bool:
+    """Whether the client has closed or reset the connection (it sends nothing after its request)."""
+    readable, _, _ = select.select([connection], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def test_a_request_past_its_deadline_no_longer_holds_the_host_when_the_next_begins() -> None:
+    """Regression (issue 10): at the deadline the host was released while the worker
+    thread still talked to it, so the next request to that host overlapped it."""
+    with hostile.running() as upstream:
+        connections = Connections(upstream)
+        upstream.behaviours["/a.rss"] = connections.hold
+        upstream.behaviours["/b.rss"] = connections.hold
+        fetcher = Fetcher(FetchConfig(connect_timeout=5, read_timeout=5, deadline=0.5, retries=1))
+        try:
+            for path in ("/a.rss", "/b.rss"):
+                with pytest.raises(FetchError, match="within the deadline"):
+                    fetcher.get(upstream.url(path))
+        finally:
+            fetcher.close()
+    assert connections.seen == 2
+    assert connections.most == 1
