@@ -49,7 +49,7 @@ from feeds import synthetic_feed
 
 from feedtool.config import Config, ShowConfig, SourceConfig, load
 from feedtool.filters import parse_filter
-from feedtool.model import Enclosure, Episode, Listing, ShowInfo, SourceKind
+from feedtool.model import Enclosure, Episode, Listing, ShowInfo
 from feedtool.publish import Publisher, RenderCache, feed_url
 from feedtool.refresh import refresh
 from feedtool.store import FetchMeta, Store
@@ -298,7 +298,7 @@ def populate(store: Store, shows: int, per_show: int) -> list[ShowConfig]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     configs = []
     for s in range(shows):
-        source = SourceConfig(SourceKind.RSS, f"https://bench.example/{s}.xml")
+        source = SourceConfig("rss", f"https://bench.example/{s}.xml")
         show = ShowConfig(f"show-{s}", (source,))
         episodes = [
             Episode(

@@ -1,7 +1,9 @@
 """config.yaml -> a validated, frozen Config; every problem reported with its location.
 
 The whole file is checked before anything runs, and all problems are reported at
-once, e.g. ``shows.interconnects.sources[1]: unknown source kind 'rsss'``.
+once, e.g. ``shows.interconnects.sources[1]: unknown source kind 'rsss'``. A source
+is checked by its kind (``feedtool.sources.KINDS``): which options it takes, their
+defaults, and what a location of that kind must look like.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import yaml
 from feedtool.errors import ConfigError, FilterError
 from feedtool.filters import PARAMS as _FILTER_KEYS
 from feedtool.filters import Filter, parse_filter
-from feedtool.model import ShowInfo, SourceKind
+from feedtool.model import ShowInfo
+from feedtool.sources import KINDS, Kind
 
 ENV_VAR = "FEEDTOOL_CONFIG"
 DEFAULT_PATH = "config.yaml"
-DEFAULT_RADIONET_API = "https://prod.radio-api.net"
 
 #: Control characters (C0 but tab and line breaks, DEL, C1), surrogates, U+FFFE, U+FFFF.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -39,11 +41,12 @@ _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """One source listing of a show: its kind and where to read it."""
+    """One source listing of a show: its kind, where to read it, and its kind's options."""
 
-    kind: SourceKind
+    kind: str  # a key of feedtool.sources.KINDS
     location: str  # an http(s) URL, or an absolute local path
-    api: str | None = None  # radionet only: the radio-api.net base for paging
+    #: The options the kind takes (defaults filled in), e.g. radionet's {"api": URL}.
+    options: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def is_url(self) -> bool:
@@ -426,13 +429,14 @@ class _Reader:
 
     def sources(self, data: Any, where: str) -> tuple[SourceConfig, ...]:
         if data is None or data == []:
-            self.problem(where, "missing: list at least one source (rss, radionet or listing)")
+            *others, last = KINDS
+            self.problem(where, f"missing: list at least one source ({', '.join(others)} or {last})")
             return ()
         if not isinstance(data, list):
             self.problem(where, f"expected a list, got {_kind(data)}")
             return ()
         sources = []
-        seen: set[tuple[SourceKind, str]] = set()
+        seen: set[tuple[str, str]] = set()
         for index, item in enumerate(data):
             source = self.source(item, f"{where}[{index}]")
             if source is None:
@@ -445,34 +449,51 @@ class _Reader:
 
     def source(self, data: Any, where: str) -> SourceConfig | None:
         if not isinstance(data, dict) or not data:
-            self.problem(where, f"expected a mapping such as {{rss: URL}}, got {_kind(data)}")
+            self.problem(where, f"expected a mapping such as {{{next(iter(KINDS))}: URL}}, got {_kind(data)}")
             return None
-        kinds = {k.key: k for k in SourceKind}
-        named = [key for key in data if key in kinds]
+        named = [key for key in data if key in KINDS]
+        # option name -> the kinds that take it
+        owners: dict[str, list[str]] = {}
+        for each in KINDS.values():
+            for option in each.options:
+                owners.setdefault(option.name, []).append(each.key)
         for key in data:
-            if key not in kinds and key != "api":
-                self.problem(where, f"unknown source kind {key!r} (expected one of: rss, radionet, listing)")
+            if key not in KINDS and key not in owners:
+                self.problem(where, f"unknown source kind {key!r} (expected one of: {', '.join(KINDS)})")
         if len(named) != 1:
             if len(named) > 1:
                 self.problem(where, f"one kind per source, got {', '.join(named)}")
             return None
-        kind = kinds[named[0]]
-        location = self.location(data[named[0]], f"{where}.{kind.key}")
-        api = None
-        if "api" in data:
-            if kind is not SourceKind.RADIONET:
-                self.problem(f"{where}.api", "only radionet sources take an api URL")
-            api = self.url(data["api"], f"{where}.api")
-        elif kind is SourceKind.RADIONET:
-            api = DEFAULT_RADIONET_API
+        kind = KINDS[named[0]]
+        location = self.location(data[kind.key], f"{where}.{kind.key}")
+        options = self.options(kind, data, owners, where)
         if location is None:
             return None
-        if kind is SourceKind.RADIONET and location.startswith("http") and not radionet_slug(location):
-            self.problem(
-                f"{where}.radionet", f"{location!r} is not a podcast page such as https://www.radio.net/podcast/<slug>"
-            )
+        problem = kind.check(location)
+        if problem is not None:
+            self.problem(f"{where}.{kind.key}", problem)
             return None
-        return SourceConfig(kind=kind, location=location, api=api)
+        return SourceConfig(kind=kind.key, location=location, options=options)
+
+    def options(self, kind: Kind, data: dict[str, Any], owners: dict[str, list[str]], where: str) -> dict[str, str]:
+        """The options a source of this kind takes, checked, defaults filled in."""
+        for key in data:
+            if key in owners and kind.option(key) is None:
+                other = KINDS[owners[key][0]].option(key)
+                assert other is not None
+                self.problem(f"{where}.{key}", f"only {' and '.join(owners[key])} sources take {other.label}")
+        options = {}
+        for option in kind.options:
+            here = f"{where}.{option.name}"
+            if option.name not in data:
+                value = option.default
+            elif option.type == "url":
+                value = self.url(data[option.name], here)
+            else:
+                value = self.string(data[option.name], here)
+            if value is not None:
+                options[option.name] = value
+        return options
 
     def location(self, value: Any, where: str) -> str | None:
         text = self.string(value, where)
@@ -553,12 +574,6 @@ class _Reader:
                     filter=flt,
                 )
         return feeds
-
-
-def radionet_slug(url: str) -> str | None:
-    """The podcast slug in a radio.net page URL (/podcast/<slug>), if any."""
-    match = re.search(r"/podcast/([^/?#]+)", urlsplit(url).path)
-    return match.group(1) if match else None
 
 
 def _kind(value: Any) -> str:

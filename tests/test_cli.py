@@ -116,10 +116,9 @@ def test_installed_entry_point(show: Path) -> None:
 def test_progress_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
     from feedtool.cli import Progress
     from feedtool.config import SourceConfig
-    from feedtool.model import SourceKind
     from feedtool.refresh import SourceResult
 
-    result = SourceResult("s", SourceConfig(SourceKind.RSS, "https://a.example/f.rss"), "failed", error="HTTP 500")
+    result = SourceResult("s", SourceConfig("rss", "https://a.example/f.rss"), "failed", error="HTTP 500")
     quiet = Progress(2, enabled=False)
     quiet.show()
     quiet.report(result)

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from feedtool.cli import main
-from feedtool.config import DEFAULT_RADIONET_API, load
+from feedtool.config import load
 from feedtool.errors import ConfigError
-from feedtool.model import SourceKind
+from feedtool.sources import KINDS, radionet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,10 +20,10 @@ def test_repository_config_configures_interconnects() -> None:
     config = load(ROOT / "config.yaml")
     show = config.shows["interconnects"]
     assert [(s.kind, s.location) for s in show.sources] == [
-        (SourceKind.RSS, "https://api.substack.com/feed/podcast/48206.rss"),
-        (SourceKind.RADIONET, "https://www.radio.net/podcast/interconnects"),
+        ("rss", "https://api.substack.com/feed/podcast/48206.rss"),
+        ("radionet", "https://www.radio.net/podcast/interconnects"),
     ]
-    assert show.sources[1].api == DEFAULT_RADIONET_API
+    assert show.sources[1].options == {"api": radionet.DEFAULT_API}
     assert [t.name for t in show.tags] == ["open-models"]
     feed = config.feeds["interconnects-open-models"]
     assert feed.show == "interconnects"
@@ -33,7 +33,7 @@ def test_repository_config_configures_interconnects() -> None:
 
 def test_example_config_loads() -> None:
     config = load(ROOT / "examples" / "config.yaml")
-    assert {s.kind for show in config.shows.values() for s in show.sources} == set(SourceKind)
+    assert {s.kind for show in config.shows.values() for s in show.sources} == set(KINDS)
 
 
 def test_paths_are_relative_to_the_config_file(write_config: Callable[[str], Path]) -> None:

@@ -19,7 +19,7 @@ from lxml import etree
 from feedtool.config import ShowConfig, SourceConfig, load
 from feedtool.filters import Filter
 from feedtool.lint import lint
-from feedtool.model import ShowInfo, SourceKind, StoredEpisode
+from feedtool.model import ShowInfo, StoredEpisode
 from feedtool.normalize import html_to_text
 from feedtool.publish import Publisher, feed_url
 from feedtool.sources import ParseContext
@@ -36,7 +36,7 @@ def publish(tmp_path: Path, name: str) -> Publisher:
     config_path = tmp_path / "config.yaml"
     config_path.write_text(f"base_url: {BASE}\nshows:\n  show:\n    sources: [{{rss: {DATA / name}}}]\n")
     config = load(config_path)
-    source = SourceConfig(SourceKind.RSS, str(DATA / name))
+    source = SourceConfig("rss", str(DATA / name))
     store = Store(config.store)
     listing = parse((DATA / name).read_bytes(), ParseContext("show", f"https://upstream.example/{name}"))
     store.apply_listing(ShowConfig("show", (source,)), source, listing, FetchMeta())

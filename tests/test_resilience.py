@@ -12,13 +12,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from feedtool import sources
 from feedtool.config import load
-from feedtool.model import SourceKind
 from feedtool.refresh import refresh
 
 import hostile
@@ -109,9 +109,9 @@ def test_kill_9_mid_refresh_leaves_the_store_as_it_was(tmp_path: Path) -> None:
 
 def test_304_and_identical_bytes_are_not_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    parse = sources.PARSERS[SourceKind.RSS]
+    rss = sources.KINDS["rss"]
     monkeypatch.setitem(
-        sources.PARSERS, SourceKind.RSS, lambda data, ctx: calls.append(ctx.location) or parse(data, ctx)
+        sources.KINDS, "rss", replace(rss, parse=lambda data, ctx: calls.append(ctx.location) or rss.parse(data, ctx))
     )
     with hostile.running() as upstream:
         state = {"etag": '"v1"'}

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from feedtool.errors import ParseError
 from feedtool.model import Episode, Listing, ShowInfo
 from feedtool.normalize import clean_description, clean_text, derive_guid, parse_date, parse_duration
+from feedtool.sources.base import Kind
 from feedtool.sources.common import ParseContext, unique_by_guid
 
 _BULLET = re.compile(r"^\s*[•·*]\s+(?P<text>.+?)\s*$")
@@ -163,3 +164,6 @@ def _about(tail: Sequence[str], title: str | None) -> tuple[str | None, str | No
                 website = last if last.startswith("http") else f"https://{last}"
             return about, website
     return None, None
+
+
+KIND = Kind(key="listing", rank=1, parse=parse)

@@ -50,6 +50,7 @@ from feedtool.normalize import (
     parse_length,
     parse_positive_int,
 )
+from feedtool.sources.base import Kind
 from feedtool.sources.common import ParseContext, episode_title, guess_type, resolve_url, unique_by_guid
 
 NAMESPACES = {
@@ -782,3 +783,6 @@ def _pick_enclosure(enclosures: list[Enclosure]) -> Enclosure | None:
             if enclosure.type and enclosure.type.startswith(prefix):
                 return enclosure
     return enclosures[0] if enclosures else None
+
+
+KIND = Kind(key="rss", rank=3, parse=parse)
