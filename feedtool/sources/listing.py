@@ -12,6 +12,8 @@ block per episode::
 
 then the show's "About <show>" text ending with its website. Episodes have no audio
 file and no GUID; feedtool derives one from the show, title and date.
+
+The ``listing`` kind: no options, no paging; its fields are the least precise (rank 1).
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ such as a truncated body, is a ParseError. DOCTYPEs that declare entities are re
 Like gPodder's podcastparser, element names map to handlers through a table, and
 namespaces are recognized by URI, ignoring case and a trailing slash (feeds in the
 wild write ``http://www.itunes.com/DTDs/Podcast-1.0.dtd``).
+
+The ``rss`` kind: any http(s) URL or path, no options, no paging; its fields are the
+most precise of all kinds (rank 3).
 """
 
 from __future__ import annotations
