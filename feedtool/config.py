@@ -430,7 +430,8 @@ class _Reader:
     def sources(self, data: Any, where: str) -> tuple[SourceConfig, ...]:
         if data is None or data == []:
             *others, last = KINDS
-            self.problem(where, f"missing: list at least one source ({', '.join(others)} or {last})")
+            names = f"{', '.join(others)} or {last}" if others else last
+            self.problem(where, f"missing: list at least one source ({names})")
             return ()
         if not isinstance(data, list):
             self.problem(where, f"expected a list, got {_kind(data)}")
