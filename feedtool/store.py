@@ -106,6 +106,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source_id, item_guid)
     ) WITHOUT ROWID;
     """,
+    # 2. episode_tags by episode: without it a show's tag counts (the index page) and
+    # replacing an episode's tags (every update) scanned the whole table (issue 9).
+    """
+    CREATE INDEX episode_tags_by_episode ON episode_tags (episode_id);
+    """,
 )
 
 
