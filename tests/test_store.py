@@ -120,6 +120,49 @@ def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
         Store(blocker / "store.sqlite")
 
 
+def test_reading_needs_an_existing_store_of_this_version(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with pytest.raises(StoreError, match=r"^no store at .*s\.sqlite: run `feedtool refresh` first$"):
+        Store(path, read_only=True)
+    assert list(tmp_path.iterdir()) == []
+    Store(path).close()
+    with Store(path, read_only=True) as reader:
+        assert reader.episodes("show") == []
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.db.execute("INSERT INTO shows (id) VALUES ('x')")
+    for version, message in [
+        (1, "has schema version 1, older than this feedtool's .*; run `feedtool refresh` to upgrade it"),
+        (len(MIGRATIONS) + 1, "newer than this feedtool knows"),
+    ]:
+        db = sqlite3.connect(path)
+        db.execute(f"PRAGMA user_version = {version}")
+        db.close()
+        with pytest.raises(StoreError, match=message):
+            Store(path, read_only=True)
+    with pytest.raises(StoreError, match="newer than this feedtool knows"):
+        Store(path)
+
+
+def test_a_locked_store_says_so(store: Store) -> None:
+    other = Store(store.path)
+    try:
+        other.db.execute("PRAGMA busy_timeout = 0")
+        with store.transaction(), pytest.raises(StoreError, match=r"cannot write to the store .*: locked by another"):
+            other.record_failure("show", RSS, "HTTP 500")
+    finally:
+        other.close()
+
+
+def test_a_failed_statement_rolls_back_and_names_its_cause(store: Store) -> None:
+    store.apply_listing(SHOW, RSS, listing(ep(1)), FetchMeta())
+    store.db.execute("PRAGMA query_only = ON")  # SQLite refuses every write: SQLITE_READONLY
+    with pytest.raises(StoreError, match=r"cannot write to the store .*: read-only \(attempt to write"):
+        store.apply_listing(SHOW, RSS, listing(ep(1, title="changed"), ep(2)), FetchMeta())
+    store.db.execute("PRAGMA query_only = OFF")
+    assert not store.db.in_transaction
+    assert guids(store) == ["g1"]
+
+
 def test_wal_mode(store: Store) -> None:
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
