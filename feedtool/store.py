@@ -112,8 +112,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2. episode_tags by episode: without it a show's tag counts (the index page) and
     # replacing an episode's tags (every update) scanned the whole table (issue 9).
+    # commits: a version of the whole store in one row, for caching the index page.
     """
     CREATE INDEX episode_tags_by_episode ON episode_tags (episode_id);
+    CREATE TABLE commits (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+    INSERT INTO commits (id, n) VALUES (1, 0);
     """,
 )
 
@@ -165,6 +168,7 @@ class Store:
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self._counting = False  # the migration that makes the commits table runs first
         try:
             if read_only:
                 self._open_existing()
@@ -176,6 +180,7 @@ class Store:
                 self.db.execute("PRAGMA synchronous = NORMAL")
                 self.db.execute("PRAGMA foreign_keys = ON")
                 self._migrate()
+                self._counting = True
         except StoreError:
             self._close_quietly()
             raise
@@ -282,6 +287,8 @@ class Store:
             raise self._error("write to", exc) from exc
         try:
             yield
+            if self._counting:
+                self.db.execute("UPDATE commits SET n = n + 1")
             self.db.execute("COMMIT")
         except BaseException as exc:
             self._rollback()
@@ -539,6 +546,10 @@ class Store:
         """(version, time of last change) of a show: cheap, for HTTP caching."""
         row = self.db.execute("SELECT version, changed FROM shows WHERE id = ?", (show_id,)).fetchone()
         return (0, None) if row is None else (row[0], _stamp(row[1]))
+
+    def commits(self) -> int:
+        """How many write transactions the store has committed: a version of all of it."""
+        return int(self.db.execute("SELECT n FROM commits").fetchone()[0])
 
     def count(self, show_id: str) -> int:
         """How many episodes of a show are stored."""

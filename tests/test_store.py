@@ -89,13 +89,30 @@ def test_a_version_1_store_is_upgraded_with_its_episodes(tmp_path: Path) -> None
     with Store(path) as s:
         s.apply_listing(SHOW, RSS, listing(ep(1, title="Open models")), FetchMeta())
     db = sqlite3.connect(path)
-    db.executescript("DROP INDEX episode_tags_by_episode; PRAGMA user_version = 1;")
+    db.executescript("DROP INDEX episode_tags_by_episode; DROP TABLE commits; PRAGMA user_version = 1;")
     db.close()
     with Store(path) as s:
         assert s.schema_version() == len(MIGRATIONS)
         indexes = {row[0] for row in s.db.execute("SELECT name FROM sqlite_schema WHERE type = 'index'")}
         assert "episode_tags_by_episode" in indexes
         assert s.tag_counts("show") == {"open-models": 1}
+        assert s.commits() == 0
+
+
+def test_every_write_is_counted(store: Store) -> None:
+    assert store.commits() == 0
+    store.apply_listing(SHOW, RSS, listing(ep(1)), FetchMeta())
+    store.record_unchanged("show", RSS, FetchMeta())
+    store.record_failure("show", RSS, "HTTP 500")
+    store.retag(replace(SHOW, tags=()))
+    assert store.commits() == 4
+    store.db.execute("PRAGMA query_only = ON")  # a write that fails is not counted
+    with pytest.raises(StoreError):
+        store.record_failure("show", RSS, "HTTP 503")
+    store.db.execute("PRAGMA query_only = OFF")
+    store.episodes("show")
+    store.tag_counts("show")
+    assert store.commits() == 4
 
 
 def test_concurrent_openers_migrate_once(tmp_path: Path) -> None:
