@@ -179,38 +179,55 @@ class Publisher:
     # --- the index page and OPML ----------------------------------------------------
 
     def index(self, base_url: str) -> bytes:
-        """The HTML index of every show and named feed."""
-        sections = []
-        for show_id, show_config in self.config.shows.items():
-            info = self.show_info(show_id)
-            states = {(s.kind, s.location): s for s in self.store.source_states(show_id)}
-            named = [
+        """The HTML index of every show and named feed, from the render cache until the
+        store commits another write (the page of 10,000 shows takes seconds to render)."""
+        parts = ("index", __version__, self.config.digest, base_url, str(self.store.commits()))
+        key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached.body
+        body = self._index(base_url)
+        self.cache.put(key, Rendered(body, html.CONTENT_TYPE, Validators(f'"{key[:32]}"', self._config_time)))
+        return body
+
+    def _index(self, base_url: str) -> bytes:
+        infos = {show_id: self.show_info(show_id) for show_id in self.config.shows}
+        named: dict[str, list[FeedConfig]] = {}
+        for feed in self.config.feeds.values():
+            named.setdefault(feed.show, []).append(feed)
+        feeds = [html.FeedLinks(s, self.title(s, info), self._urls(base_url, s)) for s, info in infos.items()]
+        # One section at a time: with the sections of 10,000 shows alive at once, the
+        # cyclic garbage collector's passes over them made the page superlinear.
+        sections = (self._section(base_url, feed, infos[feed.name], named.get(feed.name, [])) for feed in feeds)
+        return html.render(feeds, sections, f"{base_url}/feeds.opml")
+
+    def _section(
+        self, base_url: str, feed: html.FeedLinks, info: ShowInfo, named: list[FeedConfig]
+    ) -> html.ShowSection:
+        show_id = feed.name
+        states = {(s.kind, s.location): s for s in self.store.source_states(show_id)}
+        return html.ShowSection(
+            id=show_id,
+            feed=feed,
+            website=info.link,
+            description=html_to_text(info.description or ""),
+            episode_count=self.store.count(show_id),
+            tags=[
+                html.TagLink(tag, count, feed_url(base_url, show_id, "rss", Filter(tags=(tag,))))
+                for tag, count in self.store.tag_counts(show_id).items()
+            ],
+            latest=self.store.episodes(show_id, Filter(limit=self.config.server.latest))
+            if self.config.server.latest
+            else [],
+            sources=[
+                states.get((s.kind, s.location), SourceState(show_id, s.kind, s.location))
+                for s in self.config.shows[show_id].sources
+            ],
+            named=[
                 html.FeedLinks(f.name, self.title(f.name, info), self._urls(base_url, f.name), f.filter.describe())
-                for f in self.config.feeds.values()
-                if f.show == show_id
-            ]
-            sections.append(
-                html.ShowSection(
-                    id=show_id,
-                    feed=html.FeedLinks(show_id, self.title(show_id, info), self._urls(base_url, show_id)),
-                    website=info.link,
-                    description=html_to_text(info.description or ""),
-                    episode_count=self.store.count(show_id),
-                    tags=[
-                        html.TagLink(tag, count, feed_url(base_url, show_id, "rss", Filter(tags=(tag,))))
-                        for tag, count in self.store.tag_counts(show_id).items()
-                    ],
-                    latest=self.store.episodes(show_id, Filter(limit=self.config.server.latest))
-                    if self.config.server.latest
-                    else [],
-                    sources=[
-                        states.get((s.kind, s.location), SourceState(show_id, s.kind, s.location))
-                        for s in show_config.sources
-                    ],
-                    named=named,
-                )
-            )
-        return html.render(sections, f"{base_url}/feeds.opml")
+                for f in named
+            ],
+        )
 
     def opml(self, base_url: str) -> bytes:
         """Every show and named feed as an OPML 2.0 subscription list."""

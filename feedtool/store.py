@@ -11,6 +11,7 @@ in StoreError; a bug stays a bug.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -47,6 +48,9 @@ from feedtool.tags import description_text, tag_episode
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+#: An unclear I/O error on a filesystem with less room than this is a full disk
+#: (SQLite's -shm file alone takes 32 KiB).
+FULL_BELOW = 2**20
 
 # Each entry upgrades the schema by one version; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
@@ -106,6 +110,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source_id, item_guid)
     ) WITHOUT ROWID;
     """,
+    # 2. episode_tags by episode: without it a show's tag counts (the index page) and
+    # replacing an episode's tags (every update) scanned the whole table (issue 9).
+    # commits: a version of the whole store in one row, for caching the index page.
+    """
+    CREATE INDEX episode_tags_by_episode ON episode_tags (episode_id);
+    CREATE TABLE commits (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+    INSERT INTO commits (id, n) VALUES (1, 0);
+    """,
 )
 
 
@@ -145,28 +157,79 @@ def _seconds(moment: datetime | None) -> int | None:
 
 
 class Store:
-    """A feedtool store: one SQLite file."""
+    """A feedtool store: one SQLite file.
 
-    def __init__(self, path: str | Path) -> None:
+    ``Store(path)`` creates and migrates the file: only ``feedtool refresh`` does
+    that. ``Store(path, read_only=True)`` opens an existing store of this schema
+    version for reading, and raises StoreError when there is none (the server, and
+    the commands that only read).
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        self._counting = False  # the migration that makes the commits table runs first
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._use_wal()
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            if read_only:
+                self._open_existing()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._use_wal()
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self.db.execute("PRAGMA foreign_keys = ON")
+                self._migrate()
+                self._counting = True
+        except StoreError:
+            self._close_quietly()
+            raise
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+            self._close_quietly()
+            raise self._error("read" if read_only else "open", exc) from exc
         except OSError as exc:
             raise StoreError(f"cannot create the store's folder {self.path.parent}: {exc}") from exc
+
+    def _open_existing(self) -> None:
+        if not self.path.is_file():
+            raise StoreError(f"no store at {self.path}: run `feedtool refresh` first")
+        # mode=ro: SQLite neither creates the file (it may be deleted at any moment)
+        # nor writes to it.
+        uri = f"{self.path.absolute().as_uri()}?mode=ro"
+        self.db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = self.schema_version()
+        if version != len(MIGRATIONS):
+            if version > len(MIGRATIONS):
+                raise StoreError(self._newer(version))
+            raise StoreError(
+                f"the store {self.path} has schema version {version}, older than this feedtool's "
+                f"({len(MIGRATIONS)}); run `feedtool refresh` to upgrade it"
+            )
+
+    def _close_quietly(self) -> None:
+        db: sqlite3.Connection | None = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+
+    def _error(self, action: str, exc: sqlite3.Error) -> StoreError:
+        """A StoreError naming what failed and, where SQLite's message does not say it, why."""
+        if action == "read" and not self.path.exists():
+            return StoreError(f"no store at {self.path}: run `feedtool refresh` first")
+        cause = _cause(exc, self.path)
+        if not cause:
+            return StoreError(f"cannot {action} the store {self.path}: {exc}")
+        if cause == "read-only filesystem" and self.read_only and _code(exc) == _CANTOPEN:
+            # Readers of a WAL file share its index through the -shm file beside it.
+            cause += f", where SQLite cannot create {self.path.name}-shm, which even reading needs"
+        return StoreError(f"cannot {action} the store {self.path}: {cause} ({exc})")
 
     def _use_wal(self) -> None:
         """Switch the file to WAL (a lasting setting), so readers never wait for writers.
 
         The switch needs the file to itself, and SQLite does not wait for that: when
-        another connection is busy with a new file, try again for a while.
+        another connection is busy with a new file, try again for a while. Any other
+        error (a read-only or full disk) cannot go away by waiting: it is raised at once.
         """
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         while True:
@@ -174,8 +237,8 @@ class Store:
                 if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     self.db.execute("PRAGMA journal_mode = WAL")
                 return
-            except sqlite3.OperationalError:
-                if time.monotonic() > deadline:
+            except sqlite3.OperationalError as exc:
+                if _code(exc) not in _BUSY or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
 
@@ -201,10 +264,7 @@ class Store:
         with self.transaction():
             current = self.schema_version()
             if current > len(MIGRATIONS):
-                raise StoreError(
-                    f"the store {self.path} has schema version {current}, newer than this "
-                    f"feedtool knows ({len(MIGRATIONS)}); upgrade feedtool"
-                )
+                raise StoreError(self._newer(current))
             for version in range(current, len(MIGRATIONS)):
                 for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
@@ -212,23 +272,38 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
                 log.info("store %s migrated to schema version %d", self.path, version + 1)
 
+    def _newer(self, version: int) -> str:
+        return (
+            f"the store {self.path} has schema version {version}, newer than this "
+            f"feedtool knows ({len(MIGRATIONS)}); upgrade feedtool"
+        )
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction: all of it is stored, or none of it."""
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"cannot write to the store {self.path}: {exc}") from exc
+            raise self._error("write to", exc) from exc
         try:
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        try:
+            if self._counting:
+                self.db.execute("UPDATE commits SET n = n + 1")
             self.db.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            self.db.execute("ROLLBACK")
-            raise StoreError(f"cannot write to the store {self.path}: {exc}") from exc
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error) and _code(exc) in _ENVIRONMENTAL:
+                raise self._error("write to", exc) from exc
+            raise
+
+    def _rollback(self) -> None:
+        # After some errors (a full disk, for one) SQLite has rolled back already, and
+        # a ROLLBACK would fail and hide the cause.
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.exception("rollback of %s failed; the transaction ends with the connection", self.path)
 
     # --- sources ------------------------------------------------------------------
 
@@ -472,6 +547,10 @@ class Store:
         row = self.db.execute("SELECT version, changed FROM shows WHERE id = ?", (show_id,)).fetchone()
         return (0, None) if row is None else (row[0], _stamp(row[1]))
 
+    def commits(self) -> int:
+        """How many write transactions the store has committed: a version of all of it."""
+        return int(self.db.execute("SELECT n FROM commits").fetchone()[0])
+
     def count(self, show_id: str) -> int:
         """How many episodes of a show are stored."""
         return int(self.db.execute("SELECT COUNT(*) FROM episodes WHERE show_id = ?", (show_id,)).fetchone()[0])
@@ -545,6 +624,67 @@ class Store:
 
         self.db.create_function("ft_match", 2, search, deterministic=True)
         self.db.create_function("ft_match_any", 2, search_any, deterministic=True)
+
+
+# SQLite's primary result codes (the low byte of an extended code):
+# https://www.sqlite.org/rescode.html
+_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+_READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 8, 10, 11, 13, 14, 26
+_ENVIRONMENTAL = {*_BUSY, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB}
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _cause(exc: sqlite3.Error, path: Path) -> str:
+    """Why SQLite failed, in the words a person acts on ('' when its message says it).
+
+    A full or read-only disk often reaches SQLite as "unable to open database file"
+    or "disk I/O error" (its -shm file cannot be made), so those ask the filesystem.
+    """
+    code = _code(exc)
+    unclear = code in (_IOERR, _CANTOPEN)
+    free = _free_bytes(path) if unclear else None
+    if code == _FULL or (free is not None and free < FULL_BELOW):
+        return "disk full"
+    if code == _READONLY or unclear:
+        return _read_only(path) or ("read-only" if code == _READONLY else "")
+    if code in _BUSY:
+        return "locked by another writer"
+    if code in (_CORRUPT, _NOTADB):
+        return "damaged, or not a feedtool store"
+    return ""
+
+
+def _existing(path: Path) -> Path:
+    """The path, or its nearest folder that exists."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def _free_bytes(path: Path) -> int | None:
+    try:
+        stats = os.statvfs(_existing(path))
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+def _read_only(path: Path) -> str:
+    """'read-only filesystem', 'read-only: ...' or '' when the store's place is writable."""
+    where = _existing(path)
+    try:
+        if os.statvfs(where).f_flag & os.ST_RDONLY:
+            return "read-only filesystem"
+    except OSError:
+        return ""
+    folder = where if where.is_dir() else where.parent
+    for item in (where, folder):
+        if not os.access(item, os.W_OK):
+            return f"read-only: no permission to write {item}"
+    return ""
 
 
 def _where(flt: Filter) -> tuple[str, list[Any], bool]:

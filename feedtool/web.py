@@ -59,7 +59,9 @@ def _config() -> Config:
 
 def _publisher() -> Publisher:
     if "publisher" not in g:
-        g.store = Store(_config().store)
+        # Only `feedtool refresh` creates or migrates a store: a server that made an
+        # empty one would serve empty feeds for apps and CDNs to cache (issue 9).
+        g.store = Store(_config().store, read_only=True)
         g.publisher = Publisher(_config(), g.store, current_app.extensions["feedtool.cache"])
     publisher: Publisher = g.publisher
     return publisher
@@ -219,8 +221,14 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _store_error(exc: StoreError) -> Response:
+    """503 on every route, with the cause on one line; never cached, so that no app
+    or CDN keeps the answer once the store is back."""
     log.error("store unavailable: %s", exc)
-    return _text(503, "the store is unavailable; try again shortly\n")
+    store = _config().store
+    message = " ".join(str(exc).replace(str(store), store.name).split())  # no server paths
+    response = _text(503, f"503 store unavailable: {message}\n")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _unexpected(exc: Exception) -> Response:

@@ -98,6 +98,21 @@ def test_overflowing_flags_are_usage_errors(runner: CliRunner, show: Path, flag:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command", ["episodes", "export"])
+def test_reading_commands_never_create_a_store(runner: CliRunner, show: Path, command: str) -> None:
+    """Only `refresh` creates and migrates a store (issue 9)."""
+    out = show.parent / "public"
+    args = (
+        ["episodes", "quiet-lab"]
+        if command == "episodes"
+        else ["export", "--out", str(out), "--base-url", "https://f.example"]
+    )
+    result = runner.invoke(main, ["--config", str(show), *args])
+    assert result.exit_code == 1
+    assert f"no store at {show.parent / 'feedtool.sqlite'}: run `feedtool refresh` first" in result.output
+    assert not (show.parent / "feedtool.sqlite").exists()
+
+
 def test_installed_entry_point(show: Path) -> None:
     """The console script as a user runs it, in a real process."""
     exe = shutil.which("feedtool", path=str(Path(sys.executable).parent)) or shutil.which("feedtool")

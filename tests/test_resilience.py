@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from feedtool.refresh import refresh
 
 import hostile
 from hostile import GOOD, feed, item
+from servers import GUNICORN, gunicorn
 
 
 def feedtool(config: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -190,3 +194,219 @@ def test_kill_9_mid_export_leaves_no_half_written_file(tmp_path: Path) -> None:
     assert not [p for p in out.rglob(".*.tmp")]
     assert len(list((out / "feeds").glob("*"))) == 9
     assert os.path.exists(out / "index.html")
+
+
+# --- a store that disappears, a read-only filesystem, a full disk ------------------
+
+
+def test_a_deleted_store_is_a_503_and_is_not_recreated(tmp_path: Path) -> None:
+    """Regression (issue 9): `rm store.sqlite*` under gunicorn gave 200 with empty
+    feeds, `public, max-age=300` and a new ETag, for apps and CDNs to keep."""
+    if GUNICORN is None:
+        pytest.skip("gunicorn is not installed")
+    config = tmp_path / "config.yaml"
+    (tmp_path / "good.rss").write_bytes(GOOD)
+    config.write_text("shows: {s: {sources: [{rss: good.rss}]}}\n")
+    assert refresh(load(config)).ok
+    store = tmp_path / "feedtool.sqlite"
+    with gunicorn(config, tmp_path / "gunicorn.log") as base:
+        with urllib.request.urlopen(f"{base}/feeds/s.rss", timeout=30) as response:
+            assert response.status == 200
+        for path in tmp_path.glob("feedtool.sqlite*"):
+            if path.suffix != ".lock":
+                path.unlink()
+        for route in ("/feeds/s.rss", "/feeds/s.json", "/", "/feeds.opml", "/healthz"):
+            with pytest.raises(urllib.error.HTTPError) as answer:
+                urllib.request.urlopen(f"{base}{route}", timeout=30)
+            assert answer.value.code == 503, route
+            assert answer.value.headers["Cache-Control"] == "no-store"
+            assert answer.value.headers["ETag"] is None
+            message = answer.value.read().decode()
+            assert message == "503 store unavailable: no store at feedtool.sqlite: run `feedtool refresh` first\n"
+        assert not store.exists()
+
+
+UNSHARE = shutil.which("unshare")
+
+
+def in_namespace(setup: str, *command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run a command in a new user and mount namespace, after the shell commands in
+    setup (mounts, which vanish with the namespace); skip where that is not allowed."""
+    if UNSHARE is None:
+        pytest.skip("unshare is not installed")
+    probe = subprocess.run(
+        [UNSHARE, "-rm", "sh", "-c", f"{setup} && echo mounted"], capture_output=True, text=True, check=False
+    )
+    if probe.returncode != 0 or "mounted" not in probe.stdout:
+        pytest.skip(f"cannot mount in a user namespace here: {probe.stderr.strip()}")
+    return subprocess.run(
+        [UNSHARE, "-rm", "sh", "-c", f'{setup} && exec "$@"', "sh", *command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+# Runs in the namespace: every way of reading or writing a store on a read-only
+# filesystem; prints what each answered. Any sleep is a retry (the 30 s loop of
+# issue 9), so the first one stops the run with "retried".
+ON_READ_ONLY = r"""
+import json, sys, time
+
+def retried(seconds):
+    raise RuntimeError("retried")
+
+time.sleep = retried
+from click.testing import CliRunner
+from feedtool.cli import main
+from feedtool.config import load
+from feedtool.errors import StoreError
+from feedtool.store import Store
+from feedtool.web import create_app
+
+config, public = sys.argv[1], sys.argv[2]
+out = {}
+commands = {
+    "episodes": ["episodes", "s"],
+    "export": ["export", "--out", public, "--base-url", "https://f.example"],
+    "refresh": ["refresh"],
+}
+for name, args in commands.items():
+    result = CliRunner().invoke(main, ["--config", config, *args])
+    error = result.exception
+    crash = "" if error is None or isinstance(error, SystemExit) else repr(error)
+    out[name] = [result.exit_code, result.output + crash]
+try:
+    Store(load(config).store)
+except (StoreError, RuntimeError) as exc:
+    out["open"] = str(exc)
+client = create_app({"FEEDTOOL_CONFIG": config}).test_client()
+for route in ["/", "/feeds/s.rss", "/feeds.opml", "/healthz"]:
+    response = client.get(route)
+    out[route] = [response.status_code, response.headers.get("Cache-Control"), response.get_data(as_text=True)]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.faults
+def test_a_read_only_store_fails_at_once_naming_the_cause(tmp_path: Path) -> None:
+    """Regression (issue 9): on a read-only filesystem every request and `feedtool
+    episodes` retried for 30 s (OPML hit the worker timeout) before failing."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "good.rss").write_bytes(GOOD)
+    config = site / "config.yaml"
+    config.write_text("shows: {s: {sources: [{rss: good.rss}]}}\n")
+    assert refresh(load(config)).ok
+    folder = shlex.quote(str(site))
+    run = in_namespace(
+        f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} {folder}",
+        sys.executable, "-c", ON_READ_ONLY, str(config), str(tmp_path / "public"),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert "retried" not in run.stdout
+    store = site / "feedtool.sqlite"
+    cannot_read = (
+        f"cannot read the store {store}: read-only filesystem, where SQLite cannot create "
+        "feedtool.sqlite-shm, which even reading needs (unable to open database file)"
+    )
+    assert out["episodes"] == [1, f"Error: {cannot_read}\n"]
+    assert out["export"] == [1, f"Error: {cannot_read}\n"]
+    assert out["refresh"][0] == 1
+    assert "Read-only file system" in out["refresh"][1]
+    assert out["open"] == f"cannot open the store {store}: read-only filesystem (unable to open database file)"
+    for route in ("/", "/feeds/s.rss", "/feeds.opml", "/healthz"):
+        status, cache, message = out[route]
+        assert (status, cache) == (503, "no-store"), route
+        assert message.startswith("503 store unavailable: cannot read the store feedtool.sqlite: read-only filesystem")
+
+
+# Runs in the namespace, with a 4 MB tmpfs as the store's folder: a first refresh,
+# then the disk is filled but for `room` bytes and the show grows by thousands of
+# episodes; prints each refresh's output and what the store then holds.
+ON_FULL_DISK = r"""
+import json, os, shutil, sqlite3, subprocess, sys
+
+config, store, source, small, large = sys.argv[1:6]
+
+def refresh():
+    command = [sys.executable, "-m", "feedtool", "--config", config, "refresh"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    return [done.returncode, done.stdout + done.stderr]
+
+def fill(room):
+    filler = os.path.join(os.path.dirname(store), "filler")
+    with open(filler, "ab", buffering=0) as stream:
+        try:
+            while True:
+                stream.write(b"x" * 4096)
+        except OSError:  # no space left
+            pass
+    os.truncate(filler, max(0, os.path.getsize(filler) - room))
+    return filler
+
+def contents():
+    db = sqlite3.connect(store)
+    try:
+        return [db.execute("PRAGMA integrity_check").fetchone()[0],
+                sorted(row[0] for row in db.execute("SELECT title FROM episodes"))]
+    finally:
+        db.close()
+
+out = {}
+shutil.copy(small, source)
+out["first"] = refresh()
+out["stored"] = contents()
+shutil.copy(large, source)
+filler = fill(160 * 1024)
+out["nearly full"] = refresh()
+out["after nearly full"] = contents()
+fill(0)
+out["full"] = refresh()
+os.unlink(filler)
+out["after full"] = contents()
+out["room again"] = refresh()
+out["finally"] = len(contents()[1])
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.faults
+def test_a_full_disk_is_reported_and_the_store_is_kept(tmp_path: Path) -> None:
+    """Regression (issue 9): a full disk during refresh was reported as `internal
+    error: OperationalError: cannot rollback - no transaction is active`, with a traceback."""
+    small = tmp_path / "small.rss"
+    small.write_bytes(feed(b"".join(item(n, title=f"old {n}") for n in range(20))))
+    large = tmp_path / "large.rss"
+    notes = "<description>" + "words " * 100 + "</description>"
+    large.write_bytes(feed(b"".join(item(n, title=f"new {n}", d=notes) for n in range(1000))))
+    config = tmp_path / "config.yaml"
+    (tmp_path / "store").mkdir()
+    source = tmp_path / "feed.rss"
+    config.write_text("store: store/feedtool.sqlite\nshows: {s: {sources: [{rss: feed.rss}]}}\n")
+    store = tmp_path / "store" / "feedtool.sqlite"
+    folder = shlex.quote(str(tmp_path / "store"))
+    run = in_namespace(
+        f"mount -t tmpfs -o size=4m tmpfs {folder}",
+        sys.executable, "-c", ON_FULL_DISK, str(config), str(store), str(source), str(small), str(large),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["first"][0] == 0, out["first"]
+    stored = out["stored"]
+    assert stored[0] == "ok"
+    assert len(stored[1]) == 20
+    for phase in ("nearly full", "full"):
+        code, output = out[phase]
+        assert code == 1, output
+        assert f"s rss {source}: failed: cannot write to the store {store}: disk full (" in output or (
+            f"Error: cannot open the store {store}: disk full (" in output
+        ), output
+        assert "Traceback" not in output
+        assert "internal error" not in output
+    assert out["after nearly full"] == stored  # the store is intact, every earlier episode in it
+    assert out["after full"] == stored
+    assert out["room again"][0] == 0, out["room again"]
+    assert out["finally"] == 1000

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,6 +80,40 @@ def test_schema_is_created_and_versioned(tmp_path: Path) -> None:
         Store(path)
 
 
+def test_a_version_1_store_is_upgraded_with_its_episodes(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    db.close()
+    with Store(path) as s:
+        s.apply_listing(SHOW, RSS, listing(ep(1, title="Open models")), FetchMeta())
+    db = sqlite3.connect(path)
+    db.executescript("DROP INDEX episode_tags_by_episode; DROP TABLE commits; PRAGMA user_version = 1;")
+    db.close()
+    with Store(path) as s:
+        assert s.schema_version() == len(MIGRATIONS)
+        indexes = {row[0] for row in s.db.execute("SELECT name FROM sqlite_schema WHERE type = 'index'")}
+        assert "episode_tags_by_episode" in indexes
+        assert s.tag_counts("show") == {"open-models": 1}
+        assert s.commits() == 0
+
+
+def test_every_write_is_counted(store: Store) -> None:
+    assert store.commits() == 0
+    store.apply_listing(SHOW, RSS, listing(ep(1)), FetchMeta())
+    store.record_unchanged("show", RSS, FetchMeta())
+    store.record_failure("show", RSS, "HTTP 500")
+    store.retag(replace(SHOW, tags=()))
+    assert store.commits() == 4
+    store.db.execute("PRAGMA query_only = ON")  # a write that fails is not counted
+    with pytest.raises(StoreError):
+        store.record_failure("show", RSS, "HTTP 503")
+    store.db.execute("PRAGMA query_only = OFF")
+    store.episodes("show")
+    store.tag_counts("show")
+    assert store.commits() == 4
+
+
 def test_concurrent_openers_migrate_once(tmp_path: Path) -> None:
     """Regression: shows refreshed in parallel opened a new store at once and both
     tried to create its tables ("table shows already exists")."""
@@ -99,6 +134,49 @@ def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot"):
         Store(blocker / "store.sqlite")
+
+
+def test_reading_needs_an_existing_store_of_this_version(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with pytest.raises(StoreError, match=r"^no store at .*s\.sqlite: run `feedtool refresh` first$"):
+        Store(path, read_only=True)
+    assert list(tmp_path.iterdir()) == []
+    Store(path).close()
+    with Store(path, read_only=True) as reader:
+        assert reader.episodes("show") == []
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.db.execute("INSERT INTO shows (id) VALUES ('x')")
+    for version, message in [
+        (1, "has schema version 1, older than this feedtool's .*; run `feedtool refresh` to upgrade it"),
+        (len(MIGRATIONS) + 1, "newer than this feedtool knows"),
+    ]:
+        db = sqlite3.connect(path)
+        db.execute(f"PRAGMA user_version = {version}")
+        db.close()
+        with pytest.raises(StoreError, match=message):
+            Store(path, read_only=True)
+    with pytest.raises(StoreError, match="newer than this feedtool knows"):
+        Store(path)
+
+
+def test_a_locked_store_says_so(store: Store) -> None:
+    other = Store(store.path)
+    try:
+        other.db.execute("PRAGMA busy_timeout = 0")
+        with store.transaction(), pytest.raises(StoreError, match=r"cannot write to the store .*: locked by another"):
+            other.record_failure("show", RSS, "HTTP 500")
+    finally:
+        other.close()
+
+
+def test_a_failed_statement_rolls_back_and_names_its_cause(store: Store) -> None:
+    store.apply_listing(SHOW, RSS, listing(ep(1)), FetchMeta())
+    store.db.execute("PRAGMA query_only = ON")  # SQLite refuses every write: SQLITE_READONLY
+    with pytest.raises(StoreError, match=r"cannot write to the store .*: read-only \(attempt to write"):
+        store.apply_listing(SHOW, RSS, listing(ep(1, title="changed"), ep(2)), FetchMeta())
+    store.db.execute("PRAGMA query_only = OFF")
+    assert not store.db.in_transaction
+    assert guids(store) == ["g1"]
 
 
 def test_wal_mode(store: Store) -> None:
@@ -296,3 +374,74 @@ def test_concurrent_reader_during_a_write(tmp_path: Path) -> None:
     finally:
         writer.close()
         reader.close()
+
+
+# --- cost: reads and updates of one show do not grow with the rest of the store ------
+
+
+def vm_steps(store: Store, action: Callable[[], object]) -> int:
+    """How many SQLite VM instructions an action runs: a cost that no clock decides."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store.db.set_progress_handler(count, 1)
+    try:
+        action()
+    finally:
+        store.db.set_progress_handler(None, 1)
+    return steps
+
+
+def other_show(store: Store, episodes: int) -> None:
+    """Another show whose every episode is tagged: rows a query of SHOW must not visit."""
+    other = replace(SHOW, id="other")
+    store.apply_listing(other, RSS, listing(*(ep(n, title=f"Open models {n}") for n in range(episodes))), FetchMeta())
+
+
+def test_tag_counts_cost_does_not_grow_with_other_shows(library: Store) -> None:
+    """Regression (issue 9): a show's tag counts scanned all of episode_tags, so the
+    index page was quadratic in the number of shows."""
+    alone = vm_steps(library, lambda: library.tag_counts("show"))
+    other_show(library, 300)
+    assert library.tag_counts("show") == {"open-models": 2, "merch": 1, "technology": 1}
+    # the same, but for a step or two of descending a deeper index
+    assert vm_steps(library, lambda: library.tag_counts("show")) <= alone * 1.05
+
+
+def test_updating_an_episode_costs_the_same_in_a_larger_store(store: Store) -> None:
+    """Regression (issue 9): replacing an episode's tags scanned all of episode_tags,
+    so updating n stored episodes took time quadratic in n."""
+    store.apply_listing(SHOW, RSS, listing(ep(1), ep(2)), FetchMeta())
+    n = iter(range(10**6))
+
+    def update() -> None:
+        edited = listing(ep(1, description=f"<p>Open models, edit {next(n)}</p>"), ep(2))
+        assert store.apply_listing(SHOW, RSS, edited, FetchMeta()).updated == 1
+
+    update()  # the first edit also changes the field ranks: measure the later ones
+    small = vm_steps(store, update)
+    other_show(store, 300)
+    assert vm_steps(store, update) <= small * 1.05
+
+
+def test_no_statement_scans_episode_tags(library: Store) -> None:
+    """Every statement that reads episode_tags finds its rows through an index."""
+    statements: list[str] = []
+    library.db.set_trace_callback(statements.append)
+    try:
+        library.tag_counts("show")
+        library.apply_listing(SHOW, RSS, listing(ep(1, title="Open models, edited")), FetchMeta())
+        library.retag(replace(SHOW, tags=()))
+        guids(library, tag="merch", exclude_tag="open-models")
+    finally:
+        library.db.set_trace_callback(None)
+    reading = [s for s in statements if "episode_tags" in s and not s.lstrip().upper().startswith("INSERT")]
+    assert any(s.lstrip().upper().startswith("DELETE") for s in reading)
+    assert any("COUNT(*)" in s for s in reading)
+    for statement in reading:
+        plan = [row[3] for row in library.db.execute(f"EXPLAIN QUERY PLAN {statement}")]
+        assert not [step for step in plan if step.startswith("SCAN")], (statement, plan)

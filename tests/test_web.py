@@ -376,13 +376,52 @@ def test_healthz(client: FlaskClient, site: Path) -> None:
     assert any(s["status"] == "failed" and "cannot read" in s["error"] for s in json.loads(stale.data)["sources"])
 
 
+STORE_ROUTES = ["/", "/feeds/a.rss", "/feeds/a.json", "/feeds.opml", "/healthz"]
+
+
 def test_never_refreshed_source_is_unhealthy(
     write_config: Callable[[str], Path], app_factory: Callable[[Path], Flask]
 ) -> None:
-    client = app_factory(write_config("shows: {a: {sources: [{listing: x.txt}]}}")).test_client()
+    config = write_config("shows: {a: {sources: [{listing: x.txt}]}}")
+    client = app_factory(config).test_client()
+    assert not refresh(load(config)).ok  # x.txt is missing: the store exists, the source failed
     assert client.get("/healthz").status_code == 503
+    assert json.loads(client.get("/healthz").data)["sources"][0]["status"] == "failed"
     assert client.get("/feeds/a.rss").status_code == 200  # an empty but valid feed
     assert client.get("/").status_code == 200
+
+
+def test_no_store_is_a_503_everywhere_and_is_never_created(
+    write_config: Callable[[str], Path], app_factory: Callable[[Path], Flask]
+) -> None:
+    """Regression (issue 9): the server created a missing store and served empty
+    feeds with a new ETag and `public, max-age=300`, for apps and CDNs to keep."""
+    config = write_config("shows: {a: {sources: [{listing: x.txt}]}}")
+    client = app_factory(config).test_client()
+    for route in STORE_ROUTES:
+        response = client.get(route)
+        assert response.status_code == 503, route
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "ETag" not in response.headers
+        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert response.get_data(as_text=True) == (
+            "503 store unavailable: no store at feedtool.sqlite: run `feedtool refresh` first\n"
+        )
+    assert list(config.parent.iterdir()) == [config]
+
+
+def test_an_older_store_is_a_503_until_refresh_upgrades_it(site: Path, client: FlaskClient) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(load(site).store)
+    db.executescript("DROP INDEX episode_tags_by_episode; DROP TABLE commits; PRAGMA user_version = 1;")  # schema 1
+    db.close()
+    response = client.get("/feeds/quiet-lab.rss")
+    assert response.status_code == 503
+    assert "has schema version 1" in response.get_data(as_text=True)
+    assert "run `feedtool refresh` to upgrade it" in response.get_data(as_text=True)
+    assert refresh(load(site)).ok
+    assert client.get("/feeds/quiet-lab.rss").status_code == 200
 
 
 def test_store_trouble_is_a_503(site: Path, app_factory: Callable[[Path], Flask], tmp_path: Path) -> None:
@@ -392,7 +431,9 @@ def test_store_trouble_is_a_503(site: Path, app_factory: Callable[[Path], Flask]
     store.mkdir()  # the store path is now a folder: SQLite cannot open it
     response = app.test_client().get("/feeds/quiet-lab.rss")
     assert response.status_code == 503
+    assert response.headers["Cache-Control"] == "no-store"
     assert b"Traceback" not in response.data
+    assert str(tmp_path).encode() not in response.data
 
 
 ROUTES = ["/", "/feeds.opml", "/healthz", "/feeds/quiet-lab.rss", "/feeds/quiet-lab-open.atom", "/feeds/bp.json"]

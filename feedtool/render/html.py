@@ -3,7 +3,7 @@ episodes and the last refresh of each source. Jinja2 escapes everything it shows
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import jinja2
@@ -50,7 +50,11 @@ class ShowSection:
     named: Sequence[FeedLinks]
 
 
-def render(sections: Sequence[ShowSection], opml_url: str) -> bytes:
-    """The index page as UTF-8 HTML; the same store gives the same bytes."""
+def render(feeds: Sequence[FeedLinks], sections: Iterable[ShowSection], opml_url: str) -> bytes:
+    """The index page as UTF-8 HTML; the same store gives the same bytes.
+
+    ``feeds`` are the shows' own feeds, linked from the page's head; ``sections``
+    are read once, in order, so they may be made one at a time.
+    """
     template = _ENVIRONMENT.get_template("index.html")
-    return template.render(sections=sections, opml_url=opml_url).encode("utf-8")
+    return template.render(feeds=feeds, sections=sections, opml_url=opml_url).encode("utf-8")
