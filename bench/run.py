@@ -161,7 +161,8 @@ def app(environ, start_response):
 @contextlib.contextmanager
 def gunicorn(target: str, env: dict[str, str], log: Path, workers: int = 2) -> Iterator[tuple[str, int]]:
     """gunicorn serving ``target``; yield its base URL and master's pid once every worker has booted."""
-    with servers.gunicorn(target, log, env=env, workers=workers, cwd=log.parent) as server:
+    # no probe request: the first request to a worker is one of the figures
+    with servers.gunicorn(target, log, env=env, workers=workers, cwd=log.parent, probe=None) as server:
         time.sleep(0.5)  # let every worker finish importing the app before anything is timed
         yield server.base, server.pid
 

@@ -224,10 +224,17 @@ class Gunicorn:
 
 @contextmanager
 def gunicorn(
-    app: str, log: Path, *, env: Mapping[str, str] | None = None, workers: int = 2, cwd: Path | None = None
+    app: str,
+    log: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    workers: int = 2,
+    cwd: Path | None = None,
+    probe: str | None = "/healthz",
 ) -> Iterator[Gunicorn]:
     """Run gunicorn with ``app`` on a free loopback port until every worker has booted
-    and it answers HTTP; stop it when the block ends. Its output goes to ``log``."""
+    and it answers ``probe`` (any status; None: booted is enough); stop it when the
+    block ends. Its output goes to ``log``."""
     if GUNICORN is None:
         raise RuntimeError("gunicorn is not installed")
     with log.open("wb") as stream:
@@ -239,7 +246,7 @@ def gunicorn(
             cwd=cwd,
         )
     try:
-        yield Gunicorn(_wait_until_serving(log, server, workers), server.pid)
+        yield Gunicorn(_wait_until_serving(log, server, workers, probe), server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -252,7 +259,7 @@ def feedtool_server(config: Path, log: Path, workers: int = 2) -> Iterator[str]:
         yield server.base
 
 
-def _wait_until_serving(log: Path, server: subprocess.Popen[bytes], workers: int) -> str:
+def _wait_until_serving(log: Path, server: subprocess.Popen[bytes], workers: int, probe: str | None) -> str:
     found: list[str] = []
 
     def serving() -> bool:
@@ -263,8 +270,9 @@ def _wait_until_serving(log: Path, server: subprocess.Popen[bytes], workers: int
         if match is None or text.count("Booting worker") < workers:
             return False
         try:
-            with urllib.request.urlopen(f"{match.group(1)}/healthz", timeout=5):  # noqa: S310 - loopback http
-                pass
+            if probe is not None:
+                with urllib.request.urlopen(match.group(1) + probe, timeout=5):  # noqa: S310 - loopback http
+                    pass
         except urllib.error.HTTPError:
             pass  # it answers: a 503 only says a source is stale
         except OSError:
