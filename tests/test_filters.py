@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -137,8 +136,6 @@ def test_filter_time_resolves_to_the_minute() -> None:
 def test_runaway_regex_is_stopped_by_the_budget() -> None:
     flt = parse_filter({"filter_title": ["(x+x+)+y"]})
     budget = RegexBudget(0.2)
-    started = time.monotonic()
-    with pytest.raises(FilterError, match=r"finishes within 0\.2 s"):  # noqa: PT012 - the budget spans calls
+    with pytest.raises(FilterError, match=r"^filter_title='\(x\+x\+\)\+y': .*finishes within 0\.2 s"):  # noqa: PT012 - the budget spans calls
         for _ in range(100):
             budget.search(flt.patterns[0], "x" * 5000)
-    assert time.monotonic() - started < 1.0

@@ -22,8 +22,8 @@ from feedtool.cli import main
 from feedtool.config import load
 from feedtool.filters import MAX_WORDS, PARAMS
 from feedtool.refresh import refresh
-
-import hostile
+from feedtool.testing import feeds
+from feedtool.testing.servers import Upstream
 
 EVIL = """<rss version="2.0"><channel><title>Evil &lt;script&gt;alert('show')&lt;/script&gt;</title>
 <link>javascript:alert(1)</link>
@@ -88,20 +88,21 @@ def test_javascript_urls_are_dropped_at_parse() -> None:
     assert listing.show.link is None
 
 
-def test_no_route_fetches_a_client_supplied_url(tmp_path: Path, app_factory: Callable[[Path], Flask]) -> None:
-    (tmp_path / "f.xml").write_bytes(hostile.GOOD)
+def test_no_route_fetches_a_client_supplied_url(
+    tmp_path: Path, app_factory: Callable[[Path], Flask], upstream: Upstream
+) -> None:
+    (tmp_path / "f.xml").write_bytes(feeds.feed(feeds.item(1) + feeds.item(2)))
     config = tmp_path / "config.yaml"
     config.write_text("shows: {s: {sources: [{rss: f.xml}]}}\n")
     assert refresh(load(config)).ok
     client = app_factory(config).test_client()
-    with hostile.running() as upstream:
-        target = upstream.url("/ssrf")
-        for path in ("/", "/feeds.opml", "/healthz", "/feeds/s.rss", "/feeds/s.atom", "/feeds/s.json"):
-            for query in (f"?url={target}", f"?feed={target}", f"?filter={target}", f"?tag={target}"):
-                client.get(path + query, headers={"Referer": target, "X-Forwarded-Host": target})
-            client.get(path, base_url=target)
-        client.get(f"/feeds/{target}.rss")
-        assert upstream.requests == {}
+    target = upstream.url("/ssrf")
+    for path in ("/", "/feeds.opml", "/healthz", "/feeds/s.rss", "/feeds/s.atom", "/feeds/s.json"):
+        for query in (f"?url={target}", f"?feed={target}", f"?filter={target}", f"?tag={target}"):
+            client.get(path + query, headers={"Referer": target, "X-Forwarded-Host": target})
+        client.get(path, base_url=target)
+    client.get(f"/feeds/{target}.rss")
+    assert upstream.requests() == []
 
 
 # --- extreme values in every filter parameter (issue 9, items 8 and 9) ----------------
