@@ -20,7 +20,8 @@ from feedtool import __version__
 from feedtool.config import ENV_VAR, Config, load
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
 from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, parse_filter
-from feedtool.normalize import format_clock, format_iso
+from feedtool.normalize.dates import format_iso
+from feedtool.normalize.durations import format_clock
 
 if TYPE_CHECKING:
     from feedtool.refresh import SourceResult

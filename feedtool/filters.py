@@ -16,7 +16,8 @@ from typing import Literal
 import regex
 
 from feedtool.errors import FilterError
-from feedtool.normalize import parse_duration, slugify
+from feedtool.normalize.durations import parse_duration
+from feedtool.normalize.identity import slugify
 
 MAX_LIMIT = 1000
 MAX_PATTERN = 500

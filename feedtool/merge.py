@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from feedtool.model import Episode, ShowInfo
-from feedtool.normalize import enclosure_key, title_key
+from feedtool.normalize.identity import enclosure_key, title_key
 
 #: Titles match only when the dates are at most this far apart.
 TITLE_WINDOW = timedelta(days=1)

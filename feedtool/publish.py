@@ -21,7 +21,7 @@ from feedtool import __version__
 from feedtool.config import Config, FeedConfig
 from feedtool.filters import Filter, combine
 from feedtool.model import ShowInfo, SourceState
-from feedtool.normalize import html_to_text, xml_safe
+from feedtool.normalize.text import html_to_text, xml_safe
 from feedtool.render import FeedDocument, Renderer, atom, html, jsonfeed, opml, podcast_guid, rss
 from feedtool.store import Store
 

@@ -41,7 +41,8 @@ from feedtool.model import (
     StoredEpisode,
     Transcript,
 )
-from feedtool.normalize import enclosure_key, html_to_text, strip_boilerplate, title_key
+from feedtool.normalize.identity import enclosure_key, title_key
+from feedtool.normalize.text import html_to_text, strip_boilerplate
 from feedtool.sources import KINDS
 from feedtool.tags import description_text, tag_episode
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from feedtool.config import TagRule
 from feedtool.model import Episode
-from feedtool.normalize import html_to_text, slugify
+from feedtool.normalize.identity import slugify
+from feedtool.normalize.text import html_to_text
 
 
 def tag_episode(episode: Episode, rules: Sequence[TagRule], text: str | None = None) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from feedtool.model import Listing
-from feedtool.normalize import format_iso
+from feedtool.normalize.dates import format_iso
 
 
 def _plain(value: Any) -> Any:

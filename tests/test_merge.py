@@ -14,7 +14,7 @@ RSS, LISTING = 1, 2  # source ids
 
 def known(id: int, guid: str, *, url: str | None = None, title: str = "T", published: datetime | None = DAY,
           sources: frozenset[int] = frozenset()) -> Known:  # fmt: skip
-    from feedtool.normalize import enclosure_key, title_key
+    from feedtool.normalize.identity import enclosure_key, title_key
 
     return Known(id, guid, enclosure_key(url), title_key(title), published, sources)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from feedtool.cli import main
+from feedtool.config import load
+from feedtool.refresh import refresh as refresh_shows
 from feedtool.testing.servers import Reply, Request, Upstream
 
 DATA = Path(__file__).parent / "data"
@@ -246,3 +249,26 @@ def test_moved_feeds_are_reported(upstream: Upstream, write_config: Callable[[st
     assert states["b"].new_feed_url == "https://elsewhere.example/feed.xml"
     assert runner.invoke(main, ["--config", str(config), "refresh"]).exit_code == 0
     assert upstream.count("/old.rss") == 2  # still asked at the configured URL
+
+
+def test_a_bad_date_is_reported_once(
+    upstream: Upstream, write_config: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 10: normalize logged every unreadable date and the parser warned again."""
+    upstream.serve(
+        "/feed.xml",
+        b"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>S</title>
+<item><title>Dated</title><guid>g1</guid><pubDate>Tue, 26 May 2026 10:00:00 GMT</pubDate></item>
+<item><title>Undated</title><guid>g2</guid><pubDate>next Tuesday-ish</pubDate></item>
+</channel></rss>""",
+        content_type="application/rss+xml",
+    )
+    config = write_config(f"shows: {{s: {{sources: [{{rss: '{upstream.url('/feed.xml')}'}}]}}}}\n")
+    with caplog.at_level(logging.DEBUG):
+        report = refresh_shows(load(config))
+    assert [r.warnings for r in report.results] == [
+        ("item 'Undated': unreadable or absurd date 'next Tuesday-ish' ignored",)
+    ]
+    assert [r.getMessage() for r in caplog.records if "next Tuesday-ish" in r.getMessage()] == [
+        f"{upstream.url('/feed.xml')}: item 'Undated': unreadable or absurd date 'next Tuesday-ish' ignored"
+    ]

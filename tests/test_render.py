@@ -21,7 +21,7 @@ from lxml import etree
 
 from feedtool.lint import lint
 from feedtool.model import StoredEpisode
-from feedtool.normalize import html_to_text
+from feedtool.normalize.text import html_to_text
 from feedtool.render import FeedDocument, atom, jsonfeed, podcast_guid, rss
 from feedtool.sources import ParseContext
 from feedtool.sources.rss import parse

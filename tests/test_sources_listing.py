@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feedtool.errors import ParseError
-from feedtool.normalize import compile_patterns
+from feedtool.normalize.text import compile_patterns
 from feedtool.sources import ParseContext
 from feedtool.sources.listing import parse
 

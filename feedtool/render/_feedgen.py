@@ -26,7 +26,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedtool.model import Episode, StoredEpisode
-from feedtool.normalize import xml_safe
+from feedtool.normalize.text import xml_safe
 from feedtool.render import FeedDocument, enclosure_type, is_permalink
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"

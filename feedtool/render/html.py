@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import jinja2
 
 from feedtool.model import SourceState, StoredEpisode
-from feedtool.normalize import format_clock
+from feedtool.normalize.durations import format_clock
 
 CONTENT_TYPE = "text/html; charset=utf-8"
 

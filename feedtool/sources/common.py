@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
 from feedtool.model import Episode, Listing
-from feedtool.normalize import clean_text
+from feedtool.normalize.text import Warn, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,14 @@ def unique_by_guid(episodes: Iterable[Episode], context: ParseContext) -> list[E
     return result
 
 
-def episode_title(raw: str | None, enclosure_url: str | None) -> str | None:
+def episode_title(raw: str | None, enclosure_url: str | None, warn: Warn) -> str | None:
     """A clean title; an untitled item is named after its audio file, as gPodder does."""
-    title = clean_text(raw)
+    title = clean_text(raw, warn=warn)
     if title:
         return title
     if enclosure_url:
         name = PurePosixPath(urlsplit(enclosure_url).path).stem
-        return clean_text(unquote(name)) or None
+        return clean_text(unquote(name), warn=warn) or None
     return None
 
 

@@ -23,7 +23,10 @@ from collections.abc import Sequence
 
 from feedtool.errors import ParseError
 from feedtool.model import Episode, Listing, ShowInfo
-from feedtool.normalize import clean_description, clean_text, derive_guid, parse_date, parse_duration
+from feedtool.normalize.dates import parse_date
+from feedtool.normalize.durations import parse_duration
+from feedtool.normalize.identity import derive_guid
+from feedtool.normalize.text import clean_description, clean_text
 from feedtool.sources.base import Kind
 from feedtool.sources.common import ParseContext, unique_by_guid
 
@@ -49,7 +52,7 @@ def parse(data: bytes, context: ParseContext) -> Listing:
     starts = [i for i in range(len(lines)) if _episode_at(lines, i) is not None]
     if not starts:
         raise ParseError("no episodes found: expected bullet lines with a title and a 'DD/MM/YYYY | N mins.' line")
-    show = _header(lines[: starts[0]], lines, starts)
+    show = _header(lines[: starts[0]], lines, starts, context)
     episodes = []
     for number, start in enumerate(starts):
         end = starts[number + 1] if number + 1 < len(starts) else len(lines)
@@ -60,7 +63,7 @@ def parse(data: bytes, context: ParseContext) -> Listing:
     info = ShowInfo(
         title=show.title,
         link=website,
-        description=clean_description(about, plain=True),
+        description=clean_description(about, plain=True, warn=context.warn),
         author=show.author,
         categories=show.categories,
         episode_count=show.episode_count,
@@ -94,7 +97,7 @@ def _episode(lines: Sequence[str], start: int, end: int, context: ParseContext) 
     found = _episode_at(lines, start)
     assert found is not None  # starts are only taken where an episode begins
     title_at, date_at = found
-    title = clean_text(lines[title_at])
+    title = clean_text(lines[title_at], warn=context.warn)
     match = _DATE_LINE.match(lines[date_at])
     assert match is not None
     published = parse_date(match.group("date"))
@@ -116,7 +119,7 @@ def _episode(lines: Sequence[str], start: int, end: int, context: ParseContext) 
         guid_is_permalink=False,
         guid_derived=True,
         published=published,
-        description=clean_description("\n".join(body), context.strip, plain=True),
+        description=clean_description("\n".join(body), context.strip, plain=True, warn=context.warn),
         duration=duration,
     )
 
@@ -129,11 +132,11 @@ class _Header:
         self.episode_count: int | None = None
 
 
-def _header(header: Sequence[str], lines: Sequence[str], starts: Sequence[int]) -> _Header:
+def _header(header: Sequence[str], lines: Sequence[str], starts: Sequence[int], context: ParseContext) -> _Header:
     """Show title (as every episode bullet names it), author, category and count."""
     result = _Header()
     bullet = _BULLET.match(lines[starts[0]])
-    result.title = clean_text(bullet.group("text")) if bullet else None
+    result.title = clean_text(bullet.group("text"), warn=context.warn) if bullet else None
     content = [line.strip() for line in header if line.strip()]
     for line in content:
         if m := _COUNT.match(line):
@@ -147,7 +150,7 @@ def _header(header: Sequence[str], lines: Sequence[str], starts: Sequence[int]) 
     for line in content[1:]:
         if line == result.title or line.lower() in _HEADER_NOISE or _COUNT.match(line):
             continue
-        result.author = clean_text(line)
+        result.author = clean_text(line, warn=context.warn)
         break
     return result
 

@@ -28,7 +28,9 @@ from urllib.parse import urlencode, urlsplit
 
 from feedtool.errors import ParseError
 from feedtool.model import Enclosure, Episode, Listing, ShowInfo
-from feedtool.normalize import clean_description, clean_text, derive_guid, parse_date
+from feedtool.normalize.dates import parse_date
+from feedtool.normalize.identity import derive_guid
+from feedtool.normalize.text import clean_description, clean_text
 from feedtool.sources.base import Fetch, Kind, Option, Source
 from feedtool.sources.common import ParseContext, guess_type, resolve_url, unique_by_guid
 
@@ -64,13 +66,13 @@ def parse_page(data: bytes, context: ParseContext) -> Listing:
     if objects is None:
         raise ParseError("no episode data in the page: neither __NEXT_DATA__ nor embedded episode JSON")
     show = ShowInfo(
-        title=clean_text(series.get("name")) or _first_parent_title(objects),
+        title=clean_text(series.get("name"), warn=context.warn) or _first_parent_title(objects, context),
         link=resolve_url(context.location, series["url"]) if isinstance(series.get("url"), str) else None,
         description=clean_description(
-            series.get("description") if isinstance(series.get("description"), str) else None
+            series.get("description") if isinstance(series.get("description"), str) else None, warn=context.warn
         ),
         image=resolve_url(context.location, _image(series) or _first_logo(objects)),
-        author=_author(series),
+        author=_author(series, context),
         episode_count=total,
     )
     episodes = [_episode(obj, index, context) for index, obj in enumerate(objects)]
@@ -170,10 +172,13 @@ def _episode(obj: Any, index: int, context: ParseContext) -> Episode:
     if missing:
         raise ParseError(f"episode {index}: missing required field {', '.join(missing)}")
     url = resolve_url(context.location, str(obj["url"]))
-    title = clean_text(str(obj["title"]))
+    title = clean_text(str(obj["title"]), warn=context.warn)
     if not title:
         raise ParseError(f"episode {index}: empty title")
-    published = parse_date(str(obj["publishDate"])) if obj.get("publishDate") not in (None, "") else None
+    raw_date = obj.get("publishDate")
+    published = parse_date(str(raw_date)) if raw_date not in (None, "") else None
+    if raw_date not in (None, "") and published is None:
+        context.warn(f"episode {title!r}: unreadable or absurd date {str(raw_date)[:60]!r} ignored")
     duration = obj.get("duration")
     seconds = (
         int(duration)
@@ -191,7 +196,9 @@ def _episode(obj: Any, index: int, context: ParseContext) -> Episode:
         guid_is_permalink=False,
         guid_derived=True,
         published=published,
-        description=clean_description(description if isinstance(description, str) else None, context.strip, plain=True),
+        description=clean_description(
+            description if isinstance(description, str) else None, context.strip, plain=True, warn=context.warn
+        ),
         enclosure=Enclosure(url, guess_type(None, url)) if url else None,
         duration=seconds,
         image=image,
@@ -277,13 +284,13 @@ def _dig(document: Any, *keys: str) -> Any:
     return document
 
 
-def _author(series: Mapping[str, Any]) -> str | None:
+def _author(series: Mapping[str, Any], context: ParseContext) -> str | None:
     author = series.get("author")
     if isinstance(author, list):
         author = author[0] if author else None
     if isinstance(author, dict):
         author = author.get("name")
-    return clean_text(author) or None if isinstance(author, str) else None
+    return clean_text(author, warn=context.warn) or None if isinstance(author, str) else None
 
 
 def _image(series: Mapping[str, Any]) -> str | None:
@@ -293,10 +300,10 @@ def _image(series: Mapping[str, Any]) -> str | None:
     return image if isinstance(image, str) else None
 
 
-def _first_parent_title(objects: list[Mapping[str, Any]]) -> str | None:
+def _first_parent_title(objects: list[Mapping[str, Any]], context: ParseContext) -> str | None:
     for obj in objects:
         if isinstance(obj, dict) and isinstance(obj.get("parentTitle"), str):
-            return clean_text(obj["parentTitle"]) or None
+            return clean_text(obj["parentTitle"], warn=context.warn) or None
     return None
 
 

@@ -43,16 +43,11 @@ from feedtool.model import (
     ShowInfo,
     Transcript,
 )
-from feedtool.normalize import (
-    clean_description,
-    clean_text,
-    derive_guid,
-    parse_date,
-    parse_duration,
-    parse_explicit,
-    parse_length,
-    parse_positive_int,
-)
+from feedtool.normalize.dates import parse_date
+from feedtool.normalize.durations import parse_duration
+from feedtool.normalize.identity import derive_guid
+from feedtool.normalize.numbers import parse_explicit, parse_length, parse_positive_int
+from feedtool.normalize.text import clean_description, clean_text
 from feedtool.sources.base import Kind
 from feedtool.sources.common import ParseContext, episode_title, guess_type, resolve_url, unique_by_guid
 
@@ -569,7 +564,7 @@ def _keywords(item: _Item, element: etree._Element, walk: _Walk) -> None:
 def _category_item(item: _Item, element: etree._Element, walk: _Walk) -> None:
     value = (element.get("term") if walk.names(element.tag) == "atom:category" else None) or _text(element)
     if value.strip():
-        item.categories.append(clean_text(value))
+        item.categories.append(clean_text(value, warn=walk.context.warn))
 
 
 def _transcript(item: _Item, element: etree._Element, walk: _Walk) -> None:
@@ -591,7 +586,7 @@ def _psc_chapters(item: _Item, element: etree._Element, walk: _Walk) -> None:
             item.chapters.append(
                 Chapter(
                     start,
-                    clean_text(child.get("title")),
+                    clean_text(child.get("title"), warn=walk.context.warn),
                     walk.url(child.get("href"), child),
                     walk.url(child.get("image"), child),
                 )
@@ -599,7 +594,7 @@ def _psc_chapters(item: _Item, element: etree._Element, walk: _Walk) -> None:
 
 
 def _person(item: _Item, element: etree._Element, walk: _Walk) -> None:
-    name = clean_text(_text(element))
+    name = clean_text(_text(element), warn=walk.context.warn)
     if name:
         item.persons.append(
             Person(
@@ -692,8 +687,11 @@ def _episodes(items: list[_Item], context: ParseContext) -> list[Episode]:
     global _SANITIZER
     texts = [(item.description or item.summary, item.content) for item in items]
 
-    def clean(pair: tuple[str | None, str | None]) -> tuple[str | None, str | None]:
-        return clean_description(pair[0], context.strip), clean_description(pair[1], context.strip)
+    def clean(pair: tuple[str | None, str | None]) -> tuple[str | None, str | None, list[str]]:
+        # Cuts are reported from this thread, in item order, not from the workers.
+        notes: list[str] = []
+        description = clean_description(pair[0], context.strip, warn=notes.append)
+        return description, clean_description(pair[1], context.strip, warn=notes.append), notes
 
     if len(items) < 16 or (os.cpu_count() or 1) < 2:
         cleaned = [clean(pair) for pair in texts]
@@ -702,7 +700,9 @@ def _episodes(items: list[_Item], context: ParseContext) -> list[Episode]:
             _SANITIZER = ThreadPoolExecutor(max_workers=os.cpu_count(), thread_name_prefix="sanitize")
         cleaned = list(_SANITIZER.map(clean, texts))
     result = []
-    for item, (description, content) in zip(items, cleaned, strict=True):
+    for item, (description, content, notes) in zip(items, cleaned, strict=True):
+        for note in notes:
+            context.warn(note)
         episode = _episode(item, context, description, content)
         if episode is not None:
             result.append(episode)
@@ -719,12 +719,12 @@ def _listing(channel: etree._Element, handlers: dict[str, Handler], episodes: li
         show.language = channel.get("{http://www.w3.org/XML/1998/namespace}lang")
     context = walk.context
     info = ShowInfo(
-        title=clean_text(show.title) or None,
+        title=clean_text(show.title, warn=context.warn) or None,
         link=show.link,
-        description=clean_description(show.description or show.summary),
+        description=clean_description(show.description or show.summary, warn=context.warn),
         language=show.language,
         image=show.image,
-        author=clean_text(show.author) or None,
+        author=clean_text(show.author, warn=context.warn) or None,
         owner=Owner(show.owner_name, show.owner_email) if show.owner_name or show.owner_email else None,
         categories=tuple(dict.fromkeys(show.categories)),
         explicit=show.explicit,
@@ -738,7 +738,7 @@ def _listing(channel: etree._Element, handlers: dict[str, Handler], episodes: li
 
 def _episode(item: _Item, context: ParseContext, description: str | None, content: str | None) -> Episode | None:
     enclosure = _pick_enclosure(item.enclosures or item.media)
-    title = episode_title(item.title, enclosure.url if enclosure else None)
+    title = episode_title(item.title, enclosure.url if enclosure else None, context.warn)
     if title is None:
         context.warn("an item with neither title nor enclosure was skipped")
         return None
@@ -769,7 +769,7 @@ def _episode(item: _Item, context: ParseContext, description: str | None, conten
         season=item.season,
         episode_type=item.episode_type,
         explicit=item.explicit,
-        author=clean_text(item.author) or None,
+        author=clean_text(item.author, warn=context.warn) or None,
         keywords=tuple(dict.fromkeys(item.keywords)),
         categories=tuple(dict.fromkeys(item.categories)),
         transcripts=tuple(item.transcripts),
