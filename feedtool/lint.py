@@ -16,26 +16,9 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-Severity = Literal["error", "warning"]
+from feedtool import namespaces
 
-ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-PODCAST = "https://podcastindex.org/namespace/1.0"
-ATOM = "http://www.w3.org/2005/Atom"
-CANONICAL = {
-    ITUNES: "itunes",
-    PODCAST: "podcast",
-    ATOM: "atom",
-    "http://purl.org/rss/1.0/modules/content/": "content",
-    "http://search.yahoo.com/mrss/": "media",
-    "http://podlove.org/simple-chapters": "psc",
-    "http://purl.org/dc/elements/1.1/": "dc",
-    "http://www.google.com/schemas/play-podcasts/1.0": "googleplay",
-}
-# Other spellings seen in the wild, and the URI they mean.
-_LOOKALIKES = {
-    "https://github.com/podcastindex-org/podcast-namespace/blob/main/docs/1.0.md": PODCAST,
-    "http://podcastindex.org/namespace/1.0": PODCAST,
-}
+Severity = Literal["error", "warning"]
 
 MAX_DESCRIPTION_BYTES = 4000
 
@@ -151,8 +134,7 @@ def _namespaces(root: etree._Element) -> Iterator[Problem]:
             if (prefix, uri) in seen:
                 continue
             seen.add((prefix, uri))
-            key = uri.strip().lower().rstrip("/")
-            meant = _LOOKALIKES.get(key) or next((c for c in CANONICAL if c.lower().rstrip("/") == key), None)
+            meant = namespaces.meant(uri)
             if meant is not None and uri != meant:
                 yield Problem(
                     "error",
@@ -163,7 +145,7 @@ def _namespaces(root: etree._Element) -> Iterator[Problem]:
 
 
 def _text(parent: etree._Element, path: str) -> str | None:
-    element = parent.find(path, {"itunes": ITUNES, "atom": ATOM})
+    element = parent.find(path, {"itunes": namespaces.ITUNES, "atom": namespaces.ATOM})
     if element is None:
         return None
     return (element.text or "").strip()
@@ -183,7 +165,7 @@ def _channel(channel: etree._Element) -> Iterator[Problem]:
             where,
             f"<description> is {len(description.encode())} bytes; at most {MAX_DESCRIPTION_BYTES}",
         )
-    image = channel.find(f"{{{ITUNES}}}image")
+    image = channel.find(f"{{{namespaces.ITUNES}}}image")
     href = (image.get("href") or "").strip() if image is not None else ""
     if not href:
         yield Problem("error", "channel-image", where, "no <itunes:image href=...>")
@@ -200,12 +182,12 @@ def _channel(channel: etree._Element) -> Iterator[Problem]:
         yield Problem("error", "channel-explicit", where, "no <itunes:explicit>")
     elif explicit not in ("true", "false"):
         yield Problem("error", "channel-explicit", where, f"<itunes:explicit> is {explicit!r}; use true or false")
-    if not any(link.get("rel") == "self" for link in channel.iterfind(f"{{{ATOM}}}link")):
+    if not any(link.get("rel") == "self" for link in channel.iterfind(f"{{{namespaces.ATOM}}}link")):
         yield Problem("warning", "self-link", where, 'no <atom:link rel="self"> naming the feed\'s own URL')
 
 
 def _categories(channel: etree._Element) -> Iterator[Problem]:
-    categories = channel.findall(f"{{{ITUNES}}}category")
+    categories = channel.findall(f"{{{namespaces.ITUNES}}}category")
     if not categories:
         yield Problem("error", "channel-category", "channel", "no <itunes:category>")
     for category in categories:
@@ -213,7 +195,7 @@ def _categories(channel: etree._Element) -> Iterator[Problem]:
         if name not in APPLE_CATEGORIES:
             yield Problem("error", "channel-category", "channel", f"{name!r} is not an Apple Podcasts category")
             continue
-        for sub in category.iterfind(f"{{{ITUNES}}}category"):
+        for sub in category.iterfind(f"{{{namespaces.ITUNES}}}category"):
             if (sub.get("text") or "") not in APPLE_CATEGORIES[name]:
                 yield Problem(
                     "error", "channel-category", "channel", f"{sub.get('text')!r} is not a subcategory of {name!r}"

@@ -26,12 +26,9 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedtool.model import Episode, StoredEpisode
+from feedtool.namespaces import ITUNES, PODCAST, PSC
 from feedtool.normalize.text import xml_safe
 from feedtool.render import FeedDocument, enclosure_type, is_permalink
-
-ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-PODCAST = "https://podcastindex.org/namespace/1.0"
-PSC = "http://podlove.org/simple-chapters"
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

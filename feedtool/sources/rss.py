@@ -31,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from feedtool import namespaces
 from feedtool.errors import ParseError
 from feedtool.model import (
     Chapter,
@@ -51,36 +52,14 @@ from feedtool.normalize.text import clean_description, clean_text
 from feedtool.sources.base import Kind
 from feedtool.sources.common import ParseContext, episode_title, guess_type, resolve_url, unique_by_guid
 
-NAMESPACES = {
-    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
-    "podcast": "https://podcastindex.org/namespace/1.0",
-    "content": "http://purl.org/rss/1.0/modules/content/",
-    "atom": "http://www.w3.org/2005/Atom",
-    "media": "http://search.yahoo.com/mrss/",
-    "psc": "http://podlove.org/simple-chapters",
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "googleplay": "http://www.google.com/schemas/play-podcasts/1.0",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-}
-
-# Other URIs seen in the wild for the same namespaces. RSS 1.0 and 0.90 elements map
-# to no prefix, so that their items read like RSS 2.0 items.
-_OTHER_URIS = {
-    "podcast": (
-        "http://podcastindex.org/namespace/1.0",
-        "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md",
-    ),
-    "": ("http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/"),
-}
-
-
-def _uri_key(uri: str) -> str:
-    return uri.strip().lower().rstrip("/")
-
-
-_PREFIX_BY_URI = {_uri_key(uri): prefix for prefix, uri in NAMESPACES.items()} | {
-    _uri_key(uri): prefix for prefix, uris in _OTHER_URIS.items() for uri in uris
-}
+#: The prefixes the handler table knows, by URI; RSS 1.0 and 0.90 elements map to no
+#: prefix, so that their items read like RSS 2.0 items.
+NAMESPACES = namespaces.PODCAST_NAMESPACES | {"rdf": namespaces.RDF}
+_PREFIX_BY_URI = (
+    {namespaces.key(uri): prefix for prefix, uri in NAMESPACES.items()}
+    | {namespaces.key(uri): prefix for prefix, uris in namespaces.LEGACY.items() for uri in uris}
+    | {namespaces.key(namespaces.RSS_1_0): "", namespaces.key(namespaces.RSS_0_90): ""}
+)
 
 _HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
 
@@ -286,7 +265,7 @@ class _Names:
                 name = ""  # comments and processing instructions
             elif tag.startswith("{"):
                 uri, local = tag[1:].split("}", 1)
-                prefix = _PREFIX_BY_URI.get(_uri_key(uri))
+                prefix = _PREFIX_BY_URI.get(namespaces.key(uri))
                 name = local if prefix == "" else f"{prefix or '?'}:{local}"
             else:
                 name = tag
@@ -715,8 +694,8 @@ def _listing(channel: etree._Element, handlers: dict[str, Handler], episodes: li
         handler = handlers.get(walk.names(child.tag))
         if handler is not None:
             handler(show, child, walk)
-    if show.language is None and channel.get("{http://www.w3.org/XML/1998/namespace}lang"):
-        show.language = channel.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if show.language is None and channel.get(f"{{{namespaces.XML}}}lang"):
+        show.language = channel.get(f"{{{namespaces.XML}}}lang")
     context = walk.context
     info = ShowInfo(
         title=clean_text(show.title, warn=context.warn) or None,

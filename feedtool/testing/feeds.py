@@ -10,10 +10,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-NAMESPACES = (
-    'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:atom="http://www.w3.org/2005/Atom" '
-    'xmlns:podcast="https://podcastindex.org/namespace/1.0"'
-)
+from feedtool import namespaces
+
+NAMESPACES = f'xmlns:itunes="{namespaces.ITUNES}" xmlns:atom="{namespaces.ATOM}" xmlns:podcast="{namespaces.PODCAST}"'
 _NO_ENCLOSURE = ""
 
 
