@@ -16,6 +16,7 @@ from typing import Literal
 import regex
 
 from feedtool.errors import FilterError
+from feedtool.normalize.dates import format_iso
 from feedtool.normalize.durations import parse_duration
 from feedtool.normalize.identity import slugify
 
@@ -141,8 +142,7 @@ def _format_time(moment: datetime) -> str:
     moment = moment.astimezone(UTC)
     if moment.time() == datetime.min.time():
         return moment.date().isoformat()
-    # isoformat, not strftime: strftime writes the year 1 as '1', which no parser reads.
-    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    return format_iso(moment)
 
 
 def combine(filters: Iterable[Filter]) -> Filter:

@@ -22,6 +22,7 @@ from feedtool import __version__
 from feedtool.config import Config, config_path, load
 from feedtool.errors import FilterError, StoreError
 from feedtool.filters import parse_filter
+from feedtool.normalize.dates import format_iso
 from feedtool.publish import FORMATS, Publisher, RenderCache, Rendered, UnknownFeed, Validators
 from feedtool.render import html, opml
 from feedtool.store import Store
@@ -147,8 +148,8 @@ def healthz() -> Response:
                     "kind": source.kind,
                     "location": source.location,
                     "status": state.status if state else None,
-                    "last_attempt": _iso(state.last_attempt if state else None),
-                    "last_success": _iso(success),
+                    "last_attempt": format_iso(state.last_attempt if state else None),
+                    "last_success": format_iso(success),
                     "error": state.error if state else None,
                     "fresh": fresh,
                 }
@@ -234,7 +235,3 @@ def _store_error(exc: StoreError) -> Response:
 def _unexpected(exc: Exception) -> Response:
     log.exception("unexpected error on %s", request.path)
     return _text(500, "internal error\n")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")

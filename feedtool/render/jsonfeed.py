@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import Any
 
+from feedtool.normalize.dates import format_iso
 from feedtool.render import FeedDocument, enclosure_type
 
 CONTENT_TYPE = "application/feed+json; charset=utf-8"
@@ -39,7 +39,7 @@ def render(document: FeedDocument) -> bytes:
             item["summary"] = e.description
         if e.image:
             item["image"] = e.image
-        item["date_published"] = stored.sort_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        item["date_published"] = format_iso(stored.sort_time)
         if stored.tags:
             item["tags"] = list(stored.tags)
         if e.enclosure is not None:
