@@ -20,6 +20,7 @@ from feedtool import __version__
 from feedtool.config import ENV_VAR, Config, load
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
 from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, parse_filter
+from feedtool.model import is_empty
 from feedtool.normalize.dates import format_iso
 from feedtool.normalize.durations import format_clock
 
@@ -107,7 +108,7 @@ def _filter(params: dict[str, Any]) -> Filter:
     """Filter flags (popped from params) as a Filter; a bad value is a usage error."""
     values = {name: params.pop(name, None) for name in PARAMS}
     try:
-        return parse_filter({k: v for k, v in values.items() if v not in (None, ())})
+        return parse_filter({k: v for k, v in values.items() if not is_empty(v)})
     except FilterError as exc:
         flag = "--" + exc.param.replace("_", "-")
         raise UsageProblem(f"{flag} {exc.value!r}: expected {exc.accepted}") from exc

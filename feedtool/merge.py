@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from feedtool.model import Episode, ShowInfo
+from feedtool.model import Episode, ShowInfo, is_empty
 from feedtool.normalize.identity import enclosure_key, title_key
 
 #: Titles match only when the dates are at most this far apart.
@@ -107,10 +107,6 @@ def _near(a: datetime | None, b: datetime | None) -> bool:
     return abs(a - b) <= TITLE_WINDOW
 
 
-def _present(value: object) -> bool:
-    return value is not None and value != () and value != ""
-
-
 T = TypeVar("T", Episode, ShowInfo)
 
 
@@ -135,15 +131,15 @@ def merge(
     """
     names = MERGED_FIELDS if isinstance(incoming, Episode) else SHOW_FIELDS
     if stored is None:
-        return incoming, {name: rank for name in names if _present(getattr(incoming, name))}
+        return incoming, {name: rank for name in names if not is_empty(getattr(incoming, name))}
     changes = {}
     new_ranks = dict(ranks)
     for name in names:
         value = getattr(incoming, name)
-        if not _present(value):
+        if is_empty(value):
             continue
         current = getattr(stored, name)
-        if not _present(current) or rank >= ranks.get(name, 0):
+        if is_empty(current) or rank >= ranks.get(name, 0):
             if value != current:
                 changes[name] = value
             new_ranks[name] = rank

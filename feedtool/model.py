@@ -10,6 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+def is_empty(value: object) -> bool:
+    """Whether a field's value says nothing: None, an empty string, tuple or list.
+
+    Merging never lets an empty value replace a stored one, the store does not write
+    empty values, and a show's settings override only where they say something.
+
+    >>> [is_empty(v) for v in (None, "", (), [], 0, False, "x", ("a",))]
+    [True, True, True, True, False, False, False, False]
+    """
+    return value is None or value == "" or value == () or value == []
+
+
 @dataclass(frozen=True)
 class Enclosure:
     url: str

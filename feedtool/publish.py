@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from feedtool import __version__
 from feedtool.config import Config, FeedConfig
 from feedtool.filters import Filter, combine
-from feedtool.model import ShowInfo, SourceState
+from feedtool.model import ShowInfo, SourceState, is_empty
 from feedtool.normalize.text import html_to_text, xml_safe
 from feedtool.render import FeedDocument, Renderer, atom, html, jsonfeed, opml, podcast_guid, rss
 from feedtool.store import Store
@@ -166,7 +166,7 @@ class Publisher:
         info = show.info if show is not None else ShowInfo()
         overrides = self.config.shows[show_id].overrides
         changes = {
-            f.name: getattr(overrides, f.name) for f in fields(ShowInfo) if getattr(overrides, f.name) not in (None, ())
+            f.name: getattr(overrides, f.name) for f in fields(ShowInfo) if not is_empty(getattr(overrides, f.name))
         }
         return replace(info, **changes) if changes else info
 

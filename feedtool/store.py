@@ -40,6 +40,7 @@ from feedtool.model import (
     SourceState,
     StoredEpisode,
     Transcript,
+    is_empty,
 )
 from feedtool.normalize.identity import enclosure_key, title_key
 from feedtool.normalize.text import html_to_text, strip_boilerplate
@@ -790,7 +791,8 @@ def _dumps(value: Any) -> str:
 
 
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None and v != [] and v != ()}
+    # Empty strings are written: they decode as themselves, where a missing key is None.
+    return {k: v for k, v in data.items() if v == "" or not is_empty(v)}
 
 
 def encode_episode(e: Episode) -> str:
