@@ -138,7 +138,7 @@ def _simple(tag: str, text: str) -> str:
 
 
 def _cdata(tag: str, markup: str) -> str:
-    """Sanitized HTML as CDATA. normalize.clean_description made it XML-safe (and
+    """Sanitized HTML as CDATA. normalize.text.clean_description made it XML-safe (and
     escaped every '>' of its text, so ']]>' cannot occur; checked all the same)."""
     if "]]>" in markup:
         return _simple(tag, markup)
