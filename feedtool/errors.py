@@ -51,3 +51,12 @@ class StoreError(FeedtoolError, OSError):
 
 class LockedError(StoreError):
     """Another refresh holds the store's lock."""
+
+
+class PatternError(FeedtoolError, ValueError):
+    """A user's regular expression is refused: invalid, too long, or too large once compiled."""
+
+    def __init__(self, value: str, accepted: str) -> None:
+        self.value = value
+        self.accepted = accepted
+        super().__init__(f"{value!r}: expected {accepted}")

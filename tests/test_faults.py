@@ -1,16 +1,20 @@
 """The fault suite: `feedtool refresh` (a real process) against a hostile upstream on
 127.0.0.1. Each hostile case must fail that source only, with a clear message, leave
 its stored episodes exactly as they were, let a healthy source refresh in the same
-run, exit 1, and stay within its time and memory bounds.
+run, exit 1, and stay within its time and memory bounds. Hostile regexes too, as query
+parameters against a real gunicorn server.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +28,9 @@ from feedtool.config import load
 from feedtool.refresh import refresh
 
 import hostile
+from figures import record
 from hostile import GOOD, Upstream, feed, item
+from servers import GUNICORN, gunicorn
 
 pytestmark = pytest.mark.faults
 
@@ -249,3 +255,65 @@ def test_a_hundred_thousand_items(site: Site) -> None:
     assert run.returncode == 0, run.output
     assert "(100000 new, 0 updated, 0 unchanged)" in run.output
     assert run.peak_rss < PEAK_MEMORY, f"peak memory {run.peak_rss / 2**20:.0f} MB"
+
+
+# --- regexes --------------------------------------------------------------------------
+
+WORKER_MEMORY = 300 * 2**20
+ISSUE_PATTERNS = ["(?:a{65535}){65535}", "(?:a{3000}){3000}", "(?:a{300}){300}", "a{65535}"]
+
+
+def _worker_pids(log: Path) -> list[int]:
+    return [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log.read_text(errors="replace"))]
+
+
+def _rss(pid: int) -> int:
+    """The most memory the process has held at once (its high-water mark), in bytes."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            response.read()
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return exc.code
+
+
+@pytest.mark.skipif(GUNICORN is None, reason="gunicorn is not installed")
+def test_no_sequence_of_patterns_grows_a_worker(tmp_path: Path) -> None:
+    """Issue 9: the issue's patterns, then 600 distinct ones near the size limit, against
+    gunicorn with 2 workers: never a 500, and each worker stays under 300 MB."""
+    (tmp_path / "f.xml").write_bytes(feed(b"".join(item(n, title="a" * 50) for n in range(30))))
+    config = tmp_path / "config.yaml"
+    config.write_text("shows: {s: {sources: [{rss: f.xml}]}}\n")
+    assert refresh(load(config)).ok
+    log = tmp_path / "gunicorn.log"
+    with gunicorn(config, log, workers=2) as base:
+        workers = _worker_pids(log)
+        assert len(workers) == 2, log.read_text()
+        queries = [*ISSUE_PATTERNS, *ISSUE_PATTERNS]
+        # ~4,600 nodes each, just under the limit; distinct by a comment, or by a count
+        queries += [f"(?:a{{20}}){{200}}(?#{n})" for n in range(300)]
+        queries += [f"(?:a{{{n}}}){{200}}" for n in range(300)]
+        queries += [f"(?:(\\X)){{490}}(?#{n})" for n in range(100)]  # the most bytes per counted node
+        statuses: dict[int, int] = {}
+        peak = 0
+        for index, pattern in enumerate(queries):
+            param = ("filter", "filter_title", "filterout")[index % 3]
+            status = _status(f"{base}/feeds/s.rss?{param}={urllib.request.quote(pattern)}")
+            statuses[status] = statuses.get(status, 0) + 1
+            if index % 50 == 0 or index < len(ISSUE_PATTERNS) * 2:
+                peak = max(peak, *(_rss(pid) for pid in workers))
+                assert peak < WORKER_MEMORY, f"a worker took {peak / 2**20:.0f} MB after {pattern!r}"
+        peak = max(peak, *(_rss(pid) for pid in workers))
+    record(
+        "hostile regexes (gunicorn, 2 workers)",
+        f"{len(queries)} requests: {statuses.get(200, 0)} answered 200, {statuses.get(400, 0)} refused with 400, "
+        f"{sum(n for s, n in statuses.items() if s not in (200, 400))} other; largest worker {peak / 2**20:.0f} MB",
+    )
+    assert set(statuses) <= {200, 400}, statuses
+    assert peak < WORKER_MEMORY, f"a worker took {peak / 2**20:.0f} MB"
