@@ -17,11 +17,13 @@ This is the only module that imports ``regex``.
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from dataclasses import dataclass, field
 
 import regex
 
-from feedtool.errors import PatternError
+from feedtool.errors import PatternError, RuleTimeoutError
 
 MAX_LENGTH = 500
 #: Nodes of a compiled pattern, as expanded_size estimates them: at most ~800 kB.
@@ -416,3 +418,73 @@ def _compile(source: str, flags: int) -> regex.Pattern[str]:
         # Even so, regex remembers each pattern's text (is it locale-sensitive?) until
         # its cache is purged, which an empty cache never is: 0.5 kB per distinct pattern.
         regex.purge()
+
+
+# --- rules from config.yaml ----------------------------------------------------------
+
+
+class RuleBudget:
+    """The time all the rules of one source's refresh may take together; shared by threads."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._spent = 0.0
+        self._lock = threading.Lock()
+
+    def left(self) -> float:
+        """Seconds not yet spent."""
+        with self._lock:
+            return self.seconds - self._spent
+
+    def spend(self, seconds: float) -> None:
+        """Record seconds spent matching."""
+        with self._lock:
+            self._spent += seconds
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A tag or strip regex from config.yaml: where it is written, compiled within the
+    size bound, and searched within ``timeout`` seconds per match (and the budget, if any)."""
+
+    where: str  # e.g. shows.x.tags.y.match[0]
+    regex: Regex
+    timeout: float
+    budget: RuleBudget | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def source(self) -> str:
+        return self.regex.source
+
+    def within(self, budget: RuleBudget) -> Rule:
+        """This rule, sharing the given budget with the other rules of a refresh."""
+        return Rule(self.where, self.regex, self.timeout, budget)
+
+    def search(self, text: str, about: str | None = None) -> bool:
+        """Whether the rule matches somewhere in text; RuleTimeoutError naming the rule and
+        ``about`` (what the text belongs to, e.g. an episode) when it runs out of time."""
+        seconds = self.timeout if self.budget is None else min(self.timeout, self.budget.left())
+        started = time.monotonic()
+        try:
+            if seconds <= 0:
+                raise TimeoutError
+            return self.regex.search(text, timeout=seconds)
+        except TimeoutError as exc:
+            if seconds < self.timeout and self.budget is not None:
+                limit = self.budget.seconds
+                reason = f"ran past the {limit:g} s that the rules of one source may take (fetch.deadline)"
+            else:
+                reason = f"did not finish within {self.timeout:g} s (server.regex_timeout)"
+            raise RuleTimeoutError(self.where, self.source, reason, about or _excerpt(text)) from exc
+        finally:
+            if self.budget is not None:
+                self.budget.spend(time.monotonic() - started)
+
+
+def compile_rule(source: str, where: str, timeout: float) -> Rule:
+    """A config rule, matched as config rules are: case-insensitive, ^ and $ at each line."""
+    return Rule(where, compile_bounded(source, ignore_case=True, multiline=True), timeout)
+
+
+def _excerpt(text: str) -> str:
+    return f"a text starting {text[:60]!r}" if len(text) > 60 else f"the text {text!r}"

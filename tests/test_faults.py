@@ -1,8 +1,8 @@
 """The fault suite: `feedtool refresh` (a real process) against a hostile upstream on
 127.0.0.1. Each hostile case must fail that source only, with a clear message, leave
 its stored episodes exactly as they were, let a healthy source refresh in the same
-run, exit 1, and stay within its time and memory bounds. Hostile regexes too, as query
-parameters against a real gunicorn server.
+run, exit 1, and stay within its time and memory bounds. Hostile regexes too: rules
+in config.yaml at refresh, and query parameters against a real gunicorn server.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -61,11 +62,16 @@ class Site:
             stderr=subprocess.STDOUT,
         )
         assert process.stdout is not None
-        with process.stdout:
-            output = process.stdout.read().decode()
-        _, status, usage = os.wait4(process.pid, 0)
+        watchdog = threading.Timer(timeout, process.kill)  # a hung refresh fails the test, in time
+        watchdog.start()
+        try:
+            with process.stdout:
+                output = process.stdout.read().decode()
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            watchdog.cancel()
         process.returncode = os.waitstatus_to_exitcode(status)
-        assert time.monotonic() - started < timeout
+        assert time.monotonic() - started < timeout, f"killed after {timeout} s:\n{output}"
         return Run(process.returncode, output, time.monotonic() - started, usage.ru_maxrss * 1024)
 
     def prepare(self) -> None:
@@ -258,6 +264,65 @@ def test_a_hundred_thousand_items(site: Site) -> None:
 
 
 # --- regexes --------------------------------------------------------------------------
+
+SLOW_TEXT = "a" * 60 + "!"  # ^(a|aa)+$ backtracks on it for ever
+
+
+def _with_rules(site: Site, rules: str) -> None:
+    """Give the victim show tag or strip rules (YAML flow mapping entries)."""
+    text = site.config.read_text()
+    site.config.write_text(text.replace("victim: {sources:", f"victim: {{{rules}, sources:"))
+
+
+def test_the_issue_tag_rule_no_longer_hangs_a_refresh(site: Site) -> None:
+    """Issue 9: with re, ^(a+)+$ against 40 a's and '!' ran past 60 s holding the lock."""
+    site.upstream.bodies["/victim.rss"] = feed(item(1, title="a" * 40 + "!"))
+    site.upstream.bodies["/healthy.rss"] = GOOD
+    _with_rules(site, "tags: {slow: {match: ['^(a+)+$'], fields: [title]}}")
+    run = site.refresh(timeout=DEADLINE + 20)
+    assert run.returncode == 0, run.output
+
+
+RULE_CASES = [
+    (
+        "tags: {slow: {match: ['x', '^(a|aa)+$'], fields: [title]}}",
+        item(3, title=SLOW_TEXT),
+        f"shows.victim.tags.slow.match[1]: the regex '^(a|aa)+$' did not finish within 0.5 s "
+        f"(server.regex_timeout) on the title of episode '{SLOW_TEXT}'; simplify it",
+    ),
+    (
+        "strip: ['^(a|aa)+$']",
+        item(3, d=f"<description>{SLOW_TEXT}</description>"),
+        f"shows.victim.strip[0]: the regex '^(a|aa)+$' did not finish within 0.5 s (server.regex_timeout) "
+        f"on the notes starting {SLOW_TEXT[:60]!r}…; simplify it",  # the parser does not pass titles
+    ),
+]
+
+
+@pytest.mark.parametrize(("rules", "slow_item", "message"), RULE_CASES, ids=["tag-rule", "strip-rule"])
+def test_a_rule_that_runs_out_of_time_fails_its_source_alone(
+    site: Site, rules: str, slow_item: bytes, message: str
+) -> None:
+    """Issue 9: a rule that backtracks ran 14.8 s past a 5 s deadline holding the lock; now
+    its source fails at once, names the rule and the episode, and the lock is free."""
+    site.upstream.bodies["/victim.rss"] = GOOD
+    site.upstream.bodies["/healthy.rss"] = feed(item(1))
+    site.prepare()
+    before = site.episodes("victim")
+    _with_rules(site, rules)
+    site.upstream.bodies["/victim.rss"] = feed(item(1) + item(2) + slow_item)
+    site.upstream.bodies["/healthy.rss"] = feed(item(1) + item(2))
+    run = site.refresh(timeout=DEADLINE + 20)
+
+    assert run.returncode == 1, run.output
+    victim_line = next(line for line in run.output.splitlines() if line.startswith("victim rss "))
+    assert victim_line.endswith(f"failed: {message}"), victim_line
+    assert site.episodes("victim") == before  # nothing of that source stored
+    assert sorted(e["guid"] for e in site.episodes("healthy")) == ["h-1", "h-2"]
+    assert run.seconds < DEADLINE + 10
+    again = site.refresh(timeout=DEADLINE + 20)
+    assert again.returncode == 1, again.output  # the lock is free: not 3, "another refresh is running"
+
 
 WORKER_MEMORY = 300 * 2**20
 ISSUE_PATTERNS = ["(?:a{65535}){65535}", "(?:a{3000}){3000}", "(?:a{300}){300}", "a{65535}"]

@@ -1,4 +1,5 @@
-"""Bounded regexes: the size estimate against what `regex` really allocates, and the refusals."""
+"""Bounded regexes: the size estimate against what `regex` really allocates, the refusals,
+the cache, and the time bounds of config rules."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import regex
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from feedtool.errors import PatternError
-from feedtool.patterns import MAX_SIZE, compile_bounded, expanded_size
+from feedtool.errors import PatternError, RuleTimeoutError
+from feedtool.patterns import MAX_SIZE, RuleBudget, compile_bounded, compile_rule, expanded_size
 
 #: What one estimated node may cost once compiled, and what any pattern costs besides.
 BYTES_PER_NODE = 160
@@ -135,3 +136,31 @@ def test_flags() -> None:
     assert compile_bounded("^b", multiline=True).search("a\nb", timeout=1) is True
     assert compile_bounded("^b").search("a\nb", timeout=1) is False
     assert compile_bounded("(?-f)a{10}").search("a" * 10, timeout=1) is True  # turning full case off is fine
+
+
+SLOW = "^(a|aa)+$"  # backtracks exponentially in regex too (unlike ^(a+)+$, which it optimizes)
+SLOW_TEXT = "a" * 60 + "!"
+
+
+def test_rule_that_runs_out_of_time_names_itself_and_the_text() -> None:
+    rule = compile_rule(SLOW, "shows.s.tags.t.match[0]", 0.1)
+    assert rule.search("AA") is True  # case-insensitive, as config rules always were
+    with pytest.raises(RuleTimeoutError) as info:
+        rule.search(SLOW_TEXT, "the title of episode 'x'")
+    assert str(info.value) == (
+        "shows.s.tags.t.match[0]: the regex '^(a|aa)+$' did not finish within 0.1 s (server.regex_timeout) "
+        "on the title of episode 'x'; simplify it"
+    )
+    with pytest.raises(RuleTimeoutError, match="on a text starting 'aaaa"):
+        rule.search(SLOW_TEXT)
+
+
+def test_rules_of_one_source_share_a_budget() -> None:
+    budget = RuleBudget(0.2)
+    rule = compile_rule(SLOW, "shows.s.strip[0]", 5).within(budget)
+    with pytest.raises(RuleTimeoutError, match=r"ran past the 0\.2 s that the rules of one source may take"):
+        rule.search(SLOW_TEXT)
+    assert budget.left() <= 0
+    with pytest.raises(RuleTimeoutError, match=r"fetch\.deadline"):
+        rule.search("a")  # nothing left: even a fast search is refused
+    assert compile_rule(SLOW, "shows.s.strip[0]", 5).search("a") is True  # the rule itself is unchanged
