@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from feedtool.errors import ConfigError, FilterError
+from feedtool.errors import ConfigError, FilterError, PatternError
 from feedtool.filters import PARAMS as _FILTER_KEYS
 from feedtool.filters import Filter, parse_filter
 from feedtool.model import ShowInfo
+from feedtool.patterns import Rule, RuleBudget, compile_rule
 from feedtool.sources import KINDS, Kind
 
 ENV_VAR = "FEEDTOOL_CONFIG"
@@ -56,7 +57,7 @@ class SourceConfig:
 @dataclass(frozen=True)
 class TagRule:
     name: str
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[Rule, ...]
     fields: tuple[str, ...] = _TAG_FIELDS
 
 
@@ -66,7 +67,7 @@ class ShowConfig:
     sources: tuple[SourceConfig, ...]
     title: str | None = None
     tags: tuple[TagRule, ...] = ()
-    strip: tuple[re.Pattern[str], ...] = ()
+    strip: tuple[Rule, ...] = ()
     cap: int | None = None
     #: Show metadata set in the config; each field given wins over the sources'.
     overrides: ShowInfo = field(default_factory=ShowInfo)
@@ -74,9 +75,14 @@ class ShowConfig:
     @property
     def rules_digest(self) -> str:
         """Changes whenever the tag rules change, so stored tags can be recomputed."""
-        spec = [[r.name, [p.pattern for p in r.patterns], list(r.fields)] for r in self.tags]
-        spec.append(["strip", [p.pattern for p in self.strip], []])
+        spec = [[r.name, [p.source for p in r.patterns], list(r.fields)] for r in self.tags]
+        spec.append(["strip", [p.source for p in self.strip], []])
         return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]
+
+    def within(self, budget: RuleBudget) -> ShowConfig:
+        """This show with all its tag and strip rules sharing one time budget."""
+        tags = tuple(replace(r, patterns=tuple(p.within(budget) for p in r.patterns)) for r in self.tags)
+        return replace(self, tags=tags, strip=tuple(p.within(budget) for p in self.strip))
 
 
 @dataclass(frozen=True)
@@ -201,6 +207,7 @@ class _Reader:
     def __init__(self, problems: list[str], base: Path) -> None:
         self.problems = problems
         self.base = base
+        self.regex_timeout = ServerConfig.regex_timeout
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -277,13 +284,13 @@ class _Reader:
                 self.problem(f"{where}[{index}]", f"expected a non-empty string, got {_kind(item)}")
         return result
 
-    def patterns(self, value: Any, where: str) -> tuple[re.Pattern[str], ...]:
+    def patterns(self, value: Any, where: str) -> tuple[Rule, ...]:
         compiled = []
         for index, source in enumerate(self.strings(value, where)):
             try:
-                compiled.append(re.compile(source, re.IGNORECASE | re.MULTILINE))
-            except re.error as exc:
-                self.problem(f"{where}[{index}]", f"bad regex {source!r}: {exc}")
+                compiled.append(compile_rule(source, f"{where}[{index}]", self.regex_timeout))
+            except PatternError as exc:
+                self.problem(f"{where}[{index}]", f"bad regex {exc.value!r}: expected {exc.accepted}")
         return tuple(compiled)
 
     def identifier(self, value: Any, where: str) -> bool:
@@ -310,6 +317,8 @@ class _Reader:
             return None
         store = self.string(top.get("store"), "store") or "feedtool.sqlite"
         base_url = self.url(top["base_url"], "base_url") if "base_url" in top else None
+        server = self.server(top.get("server"))
+        self.regex_timeout = server.regex_timeout  # the time bound of the rules compiled below
         shows = self.shows(top.get("shows"))
         if not shows and "shows" not in top:
             self.problem("shows", "missing: configure at least one show")
@@ -321,7 +330,7 @@ class _Reader:
             feeds=feeds,
             base_url=base_url,
             fetch=self.fetch(top.get("fetch")),
-            server=self.server(top.get("server")),
+            server=server,
         )
 
     def fetch(self, data: Any) -> FetchConfig:

@@ -51,3 +51,22 @@ class StoreError(FeedtoolError, OSError):
 
 class LockedError(StoreError):
     """Another refresh holds the store's lock."""
+
+
+class PatternError(FeedtoolError, ValueError):
+    """A user's regular expression is refused: invalid, too long, or too large once compiled."""
+
+    def __init__(self, value: str, accepted: str) -> None:
+        self.value = value
+        self.accepted = accepted
+        super().__init__(f"{value!r}: expected {accepted}")
+
+
+class RuleTimeoutError(SourceError, TimeoutError):
+    """A tag or strip rule of config.yaml ran out of time; the source it ran for fails."""
+
+    def __init__(self, where: str, source: str, reason: str, about: str) -> None:
+        self.where = where
+        self.source = source
+        self.about = about
+        super().__init__(f"{where}: the regex {source!r} {reason} on {about}; simplify it")

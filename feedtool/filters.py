@@ -13,15 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import regex
-
-from feedtool.errors import FilterError
+from feedtool.errors import FilterError, PatternError
 from feedtool.normalize.dates import format_iso
 from feedtool.normalize.durations import parse_duration
 from feedtool.normalize.identity import slugify
+from feedtool.patterns import Regex, compile_bounded
 
 MAX_LIMIT = 1000
-MAX_PATTERN = 500
 #: Each word of ``q`` is one SQL condition; SQLite refuses expressions nested deeper
 #: than 1,000, and no search needs more words than this.
 MAX_WORDS = 50
@@ -62,7 +60,7 @@ class Pattern:
 
     param: str
     source: str
-    compiled: regex.Pattern[str]
+    compiled: Regex
 
 
 @dataclass(frozen=True)
@@ -319,13 +317,10 @@ def _parse_bool(param: str, values: list[str] | None) -> bool:
 
 
 def _compile(param: str, source: str, case_sensitive: bool) -> Pattern:
-    if len(source) > MAX_PATTERN:
-        raise FilterError(param, source[:40] + "…", f"a regular expression of at most {MAX_PATTERN} characters")
-    flags = 0 if case_sensitive else regex.IGNORECASE
     try:
-        compiled = regex.compile(source, flags | regex.V0)
-    except (regex.error, ValueError, OverflowError) as exc:
-        raise FilterError(param, source, f"a valid regular expression ({exc})") from exc
+        compiled = compile_bounded(source, ignore_case=not case_sensitive)
+    except PatternError as exc:
+        raise FilterError(param, exc.value, exc.accepted) from exc
     return Pattern(param, source, compiled)
 
 
@@ -346,7 +341,7 @@ class RegexBudget:
         try:
             if remaining <= 0:
                 raise TimeoutError
-            return pattern.compiled.search(text, timeout=remaining) is not None
+            return pattern.compiled.search(text, timeout=remaining)
         except TimeoutError as exc:
             raise FilterError(
                 pattern.param,

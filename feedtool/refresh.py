@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Literal
 
 from feedtool.config import Config, ShowConfig, SourceConfig
-from feedtool.errors import LockedError, SourceError, StoreError
+from feedtool.errors import LockedError, RuleTimeoutError, SourceError, StoreError
 from feedtool.fetch import Fetcher
+from feedtool.patterns import RuleBudget
 from feedtool.sources import KINDS, ParseContext
 from feedtool.store import Counts, FetchMeta, Store
 
@@ -105,11 +106,19 @@ def _refresh_show(
     results = []
     with Store(config.store) as store:
         rules_changed = store.rules_digest(show.id) != show.rules_digest
+        retag_failure = None
         if rules_changed:
-            changed = store.retag(show)
-            log.info("%s: tag or strip rules changed; %d stored episodes updated", show.id, changed)
+            started = time.monotonic()
+            try:
+                changed = store.retag(show.within(RuleBudget(fetcher.config.deadline)))
+                log.info("%s: tag or strip rules changed; %d stored episodes updated", show.id, changed)
+            except RuleTimeoutError as exc:  # nothing retagged; the show's sources fail, other shows go on
+                retag_failure = f"retagging stored episodes: {exc}"
         for source in show.sources:
-            result = refresh_source(store, show, source, fetcher, force=rules_changed)
+            if retag_failure is not None:
+                result = _failed(store, show, source, retag_failure, started)
+            else:
+                result = refresh_source(store, show, source, fetcher, force=rules_changed)
             log.info("%s", result.describe())  # the caller reports results; cron logs once
             if on_result is not None:
                 on_result(result)
@@ -127,6 +136,7 @@ def refresh_source(
 ) -> SourceResult:
     """Fetch, parse and store one source; any failure is recorded, not raised."""
     started = time.monotonic()
+    show = show.within(RuleBudget(fetcher.config.deadline))  # all its rules' matching, together
     try:
         state = store.source_state(show.id, source)
         response = fetcher.get(

@@ -750,10 +750,11 @@ def _regex_where(flt: Filter) -> list[str]:
 
 
 def _restrip(episode: Episode, show: ShowConfig) -> Episode:
+    about = f"the notes of episode {episode.title[:80]!r}"  # named when a rule runs out of time
     return replace(
         episode,
-        description=strip_boilerplate(episode.description, show.strip) or None if episode.description else None,
-        content=strip_boilerplate(episode.content, show.strip) or None if episode.content else None,
+        description=strip_boilerplate(episode.description, show.strip, about) or None if episode.description else None,
+        content=strip_boilerplate(episode.content, show.strip, about) or None if episode.content else None,
     )
 
 

@@ -293,3 +293,35 @@ def test_numbers_of_thousands_of_digits_are_config_errors(
     assert problem.startswith(where)
     if where.startswith(TOO_LONG):  # YAML's own error names the line and column
         assert "line 1, column " in problem
+
+
+RULES = """
+server: {regex_timeout: 0.2}
+shows:
+  s:
+    sources: [{listing: x}]
+    tags:
+      t: {match: ['^sponsor', '(?:a{300}){300}']}
+    strip: ['(?:\\w{100}){3000}', '(?f)[\\w-]']
+"""
+
+
+def test_rules_are_bounded_like_query_regexes(write_config: Callable[[str], Path]) -> None:
+    """Issue 9: tag and strip rules get the size bound of query regexes, named by location."""
+    with pytest.raises(ConfigError) as info:
+        load(write_config(RULES))
+    assert info.value.problems == (
+        "shows.s.tags.t.match[1]: bad regex '(?:a{300}){300}': expected a regular expression of at most 5,000 "
+        "nodes once its repeat counts are multiplied out (this one has about 91,205); use smaller counts",
+        "shows.s.strip[0]: bad regex '(?:\\\\w{100}){3000}': expected a regular expression of at most 5,000 "
+        "nodes once its repeat counts are multiplied out (this one has about 309,105); use smaller counts",
+        "shows.s.strip[1]: bad regex '(?f)[\\\\w-]': expected a regular expression without (?f) or (?V1): "
+        "their full case-folding makes sets huge",
+    )
+
+
+def test_rules_match_as_before_within_the_time_bound(write_config: Callable[[str], Path]) -> None:
+    text = "server: {regex_timeout: 0.2}\nshows:\n  s:\n    sources: [{listing: x}]\n    strip: ['^sponsor']\n"
+    rule = load(write_config(text)).shows["s"].strip[0]
+    assert (rule.where, rule.source, rule.timeout) == ("shows.s.strip[0]", "^sponsor", 0.2)
+    assert rule.search("Episode 1\nSPONSOR: mugs") is True  # case-insensitive, ^ at each line, as with re

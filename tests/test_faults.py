@@ -1,16 +1,21 @@
 """The fault suite: `feedtool refresh` (a real process) against a hostile upstream on
 127.0.0.1. Each hostile case must fail that source only, with a clear message, leave
 its stored episodes exactly as they were, let a healthy source refresh in the same
-run, exit 1, and stay within its time and memory bounds.
+run, exit 1, and stay within its time and memory bounds. Hostile regexes too: rules
+in config.yaml at refresh, and query parameters against a real gunicorn server.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,7 @@ from feedtool.cli import main
 from feedtool.config import load
 from feedtool.refresh import refresh
 from feedtool.testing.feeds import feed, item
+from feedtool.testing.servers import FEEDTOOL_APP, GUNICORN, gunicorn
 
 import hostile
 from figures import record
@@ -57,11 +63,16 @@ class Site:
             stderr=subprocess.STDOUT,
         )
         assert process.stdout is not None
-        with process.stdout:
-            output = process.stdout.read().decode()
-        _, status, usage = os.wait4(process.pid, 0)
+        watchdog = threading.Timer(timeout, process.kill)  # a hung refresh fails the test, in time
+        watchdog.start()
+        try:
+            with process.stdout:
+                output = process.stdout.read().decode()
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            watchdog.cancel()
         process.returncode = os.waitstatus_to_exitcode(status)
-        assert time.monotonic() - started < timeout
+        assert time.monotonic() - started < timeout, f"killed after {timeout} s:\n{output}"
         return Run(process.returncode, output, time.monotonic() - started, usage.ru_maxrss * 1024)
 
     def prepare(self) -> None:
@@ -282,3 +293,125 @@ def test_a_hundred_thousand_items(site: Site) -> None:
     assert "(100000 new, 0 updated, 0 unchanged)" in run.output
     assert run.peak_rss < PEAK_MEMORY, f"peak memory {run.peak_rss / 2**20:.0f} MB"
     record("100,000 items: peak memory", f"{run.peak_rss / 2**20:.0f} MB")
+
+
+# --- regexes --------------------------------------------------------------------------
+
+SLOW_TEXT = "a" * 60 + "!"  # ^(a|aa)+$ backtracks on it for ever
+
+
+def _with_rules(site: Site, rules: str) -> None:
+    """Give the victim show tag or strip rules (YAML flow mapping entries)."""
+    text = site.config.read_text()
+    site.config.write_text(text.replace("victim: {sources:", f"victim: {{{rules}, sources:"))
+
+
+def test_the_issue_tag_rule_no_longer_hangs_a_refresh(site: Site) -> None:
+    """Issue 9: with re, ^(a+)+$ against 40 a's and '!' ran past 60 s holding the lock."""
+    site.upstream.bodies["/victim.rss"] = feed(item(1, title="a" * 40 + "!"))
+    site.upstream.bodies["/healthy.rss"] = GOOD
+    _with_rules(site, "tags: {slow: {match: ['^(a+)+$'], fields: [title]}}")
+    run = site.refresh(timeout=DEADLINE + 20)
+    assert run.returncode == 0, run.output
+
+
+RULE_CASES = [
+    (
+        "tags: {slow: {match: ['x', '^(a|aa)+$'], fields: [title]}}",
+        item(3, title=SLOW_TEXT),
+        f"shows.victim.tags.slow.match[1]: the regex '^(a|aa)+$' did not finish within 0.5 s "
+        f"(server.regex_timeout) on the title of episode '{SLOW_TEXT}'; simplify it",
+    ),
+    (
+        "strip: ['^(a|aa)+$']",
+        item(3, extra=f"<description>{SLOW_TEXT}</description>"),
+        f"shows.victim.strip[0]: the regex '^(a|aa)+$' did not finish within 0.5 s (server.regex_timeout) "
+        f"on the notes starting {SLOW_TEXT[:60]!r}…; simplify it",  # the parser does not pass titles
+    ),
+]
+
+
+@pytest.mark.parametrize(("rules", "slow_item", "message"), RULE_CASES, ids=["tag-rule", "strip-rule"])
+def test_a_rule_that_runs_out_of_time_fails_its_source_alone(
+    site: Site, rules: str, slow_item: bytes, message: str
+) -> None:
+    """Issue 9: a rule that backtracks ran 14.8 s past a 5 s deadline holding the lock; now
+    its source fails at once, names the rule and the episode, and the lock is free."""
+    site.upstream.bodies["/victim.rss"] = GOOD
+    site.upstream.bodies["/healthy.rss"] = feed(item(1))
+    site.prepare()
+    before = site.episodes("victim")
+    _with_rules(site, rules)
+    site.upstream.bodies["/victim.rss"] = feed(item(1) + item(2) + slow_item)
+    site.upstream.bodies["/healthy.rss"] = feed(item(1) + item(2))
+    run = site.refresh(timeout=DEADLINE + 20)
+
+    assert run.returncode == 1, run.output
+    victim_line = next(line for line in run.output.splitlines() if line.startswith("victim rss "))
+    assert victim_line.endswith(f"failed: {message}"), victim_line
+    assert site.episodes("victim") == before  # nothing of that source stored
+    assert sorted(e["guid"] for e in site.episodes("healthy")) == ["ep-1", "ep-2"]
+    assert run.seconds < DEADLINE + 10
+    again = site.refresh(timeout=DEADLINE + 20)
+    assert again.returncode == 1, again.output  # the lock is free: not 3, "another refresh is running"
+
+
+WORKER_MEMORY = 300 * 2**20
+ISSUE_PATTERNS = ["(?:a{65535}){65535}", "(?:a{3000}){3000}", "(?:a{300}){300}", "a{65535}"]
+
+
+def _worker_pids(log: Path) -> list[int]:
+    return [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log.read_text(errors="replace"))]
+
+
+def _rss(pid: int) -> int:
+    """The most memory the process has held at once (its high-water mark), in bytes."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            response.read()
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return exc.code
+
+
+@pytest.mark.skipif(GUNICORN is None, reason="gunicorn is not installed")
+def test_no_sequence_of_patterns_grows_a_worker(tmp_path: Path) -> None:
+    """Issue 9: the issue's patterns, then 600 distinct ones near the size limit, against
+    gunicorn with 2 workers: never a 500, and each worker stays under 300 MB."""
+    (tmp_path / "f.xml").write_bytes(feed(b"".join(item(n, title="a" * 50) for n in range(30))))
+    config = tmp_path / "config.yaml"
+    config.write_text("shows: {s: {sources: [{rss: f.xml}]}}\n")
+    assert refresh(load(config)).ok
+    log = tmp_path / "gunicorn.log"
+    with gunicorn(FEEDTOOL_APP, log, env={"FEEDTOOL_CONFIG": str(config)}, workers=2) as server:
+        base = server.base
+        workers = _worker_pids(log)
+        assert len(workers) == 2, log.read_text()
+        queries = [*ISSUE_PATTERNS, *ISSUE_PATTERNS]
+        # ~4,600 nodes each, just under the limit; distinct by a comment, or by a count
+        queries += [f"(?:a{{20}}){{200}}(?#{n})" for n in range(300)]
+        queries += [f"(?:a{{{n}}}){{200}}" for n in range(300)]
+        queries += [f"(?:(\\X)){{490}}(?#{n})" for n in range(100)]  # the most bytes per counted node
+        statuses: dict[int, int] = {}
+        peak = 0
+        for index, pattern in enumerate(queries):
+            param = ("filter", "filter_title", "filterout")[index % 3]
+            status = _status(f"{base}/feeds/s.rss?{param}={urllib.request.quote(pattern)}")
+            statuses[status] = statuses.get(status, 0) + 1
+            if index % 50 == 0 or index < len(ISSUE_PATTERNS) * 2:
+                peak = max(peak, *(_rss(pid) for pid in workers))
+                assert peak < WORKER_MEMORY, f"a worker took {peak / 2**20:.0f} MB after {pattern!r}"
+        peak = max(peak, *(_rss(pid) for pid in workers))
+    record(
+        "hostile regexes (gunicorn, 2 workers)",
+        f"{len(queries)} requests: {statuses.get(200, 0)} answered 200, {statuses.get(400, 0)} refused with 400, "
+        f"{sum(n for s, n in statuses.items() if s not in (200, 400))} other; largest worker {peak / 2**20:.0f} MB",
+    )
+    assert set(statuses) <= {200, 400}, statuses
+    assert peak < WORKER_MEMORY, f"a worker took {peak / 2**20:.0f} MB"

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from feedtool.errors import RuleTimeoutError
 from feedtool.normalize.text import (
     MAX_DESCRIPTION,
     MAX_TITLE,
@@ -13,6 +14,7 @@ from feedtool.normalize.text import (
     clean_text,
     compile_patterns,
     sanitize_html,
+    strip_boilerplate,
 )
 
 
@@ -92,6 +94,17 @@ def test_show_patterns_strip_lines_and_break_separated_lines() -> None:
     patterns = compile_patterns([r"^Some extra sponsor line.*$"])
     html = "<p>Keep<br>some extra SPONSOR line: mugs<br>Also keep</p><ul><li>Some extra sponsor line</li></ul>"
     assert clean_description(html, patterns) == "<p>Keep<br>Also keep</p>"
+
+
+def test_a_strip_rule_that_runs_out_of_time_names_itself_and_the_text() -> None:
+    rules = compile_patterns(["^Sponsor", "^(a|aa)+$"], "shows.s.strip", timeout=0.1)
+    with pytest.raises(RuleTimeoutError) as info:
+        clean_description(f"<p>Talk</p><p>{'a' * 60}!</p>", rules)
+    assert info.value.where == "shows.s.strip[1]"
+    notes = "Talk\n" + "a" * 55
+    assert info.value.about == f"the notes starting {notes!r}…"  # parsers do not know the title
+    with pytest.raises(RuleTimeoutError, match="on the notes of episode 'x'"):
+        strip_boilerplate(f"<p>{'a' * 60}!</p>", rules, "the notes of episode 'x'")
 
 
 def test_boilerplate_only_description_becomes_none() -> None:

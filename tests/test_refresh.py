@@ -272,3 +272,55 @@ def test_a_bad_date_is_reported_once(
     assert [r.getMessage() for r in caplog.records if "next Tuesday-ish" in r.getMessage()] == [
         f"{upstream.url('/feed.xml')}: item 'Undated': unreadable or absurd date 'next Tuesday-ish' ignored"
     ]
+
+
+SLOW_TITLE = "a" * 60 + "!"
+SLOW_RULES = """
+server: {regex_timeout: 0.1}
+shows:
+  slow:
+    sources: [{rss: "%s"}]
+    tags: {long: {match: ['%s'], fields: [title]}}
+  fast: {sources: [{rss: "%s"}]}
+"""
+
+
+@pytest.fixture
+def slow_site(upstream: Upstream, write_config: Callable[[str], Path]) -> Callable[[str], Path]:
+    """Two shows on loopback; 'slow' has an episode titled so that ^(a|aa)+$ backtracks for ever."""
+    feed = (DATA / "rss" / "full.xml").read_text()
+    upstream.serve("/slow.rss", feed.replace("Episode 1: Hello", SLOW_TITLE))
+    upstream.serve("/fast.rss", feed)
+
+    def configure(rule: str) -> Path:
+        return write_config(SLOW_RULES % (upstream.url("/slow.rss"), rule, upstream.url("/fast.rss")))
+
+    return configure
+
+
+def test_a_rule_that_runs_out_of_time_fails_its_source(slow_site: Callable[[str], Path], runner: CliRunner) -> None:
+    """Issue 9: a rule is bounded by server.regex_timeout; its source fails, nothing of it is stored."""
+    config = slow_site("^(a|aa)+$")
+    result = refresh(runner, config)
+    assert result.exit_code == 1, result.output
+    assert (
+        "failed: shows.slow.tags.long.match[0]: the regex '^(a|aa)+$' did not finish within 0.1 s "
+        f"(server.regex_timeout) on the title of episode '{SLOW_TITLE}'; simplify it"
+    ) in result.output
+    assert "2 sources: 1 ok, 1 failed" in result.output
+    assert episodes_json(runner, config, "slow") == []
+    assert len(episodes_json(runner, config, "fast")) > 0
+
+
+def test_a_rule_that_runs_out_of_time_on_stored_episodes_fails_the_show(
+    slow_site: Callable[[str], Path], runner: CliRunner
+) -> None:
+    config = slow_site("^b")
+    assert refresh(runner, config).exit_code == 0
+    stored = episodes_json(runner, config, "slow")
+    slow_site("^(a|aa)+$")  # the new rule must be applied to the stored episodes first
+    result = refresh(runner, config)
+    assert result.exit_code == 1, result.output
+    assert "failed: retagging stored episodes: shows.slow.tags.long.match[0]: the regex" in result.output
+    assert episodes_json(runner, config, "slow") == stored  # nothing retagged, nothing refreshed
+    assert refresh(runner, config).exit_code == 1  # the rules are still unapplied: tried again

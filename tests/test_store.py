@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 from feedtool import store as store_module
 from feedtool.config import ShowConfig, SourceConfig, TagRule
-from feedtool.errors import FilterError, StoreError
+from feedtool.errors import FilterError, RuleTimeoutError, StoreError
 from feedtool.filters import parse_filter
 from feedtool.model import (
     Chapter,
@@ -27,6 +26,7 @@ from feedtool.model import (
     ShowInfo,
     Transcript,
 )
+from feedtool.patterns import compile_rule
 from feedtool.store import MIGRATIONS, FetchMeta, Store, decode_episode, encode_episode
 
 RSS = SourceConfig("rss", "https://feeds.example/show.rss")
@@ -34,7 +34,7 @@ LISTING = SourceConfig("listing", "/saved/show.txt")
 SHOW = ShowConfig(
     id="show",
     sources=(RSS, LISTING),
-    tags=(TagRule("open-models", (re.compile(r"open models?", re.I),), ("title", "description")),),
+    tags=(TagRule("open-models", (compile_rule(r"open models?", "t.match[0]", 1),), ("title", "description")),),
 )
 DAY = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
@@ -331,11 +331,27 @@ def test_tag_counts(library: Store) -> None:
 def test_retag_applies_changed_rules_to_history(library: Store) -> None:
     library.retag(SHOW)  # records the digest of the current rules
     new_rules = ShowConfig(
-        id="show", sources=SHOW.sources, tags=(TagRule("labs", (re.compile("labs", re.I),), ("title",)),)
+        id="show",
+        sources=SHOW.sources,
+        tags=(TagRule("labs", (compile_rule("labs", "t.match[0]", 1),), ("title",)),),
     )
     assert library.retag(new_rules) == 3  # g1 and g4 lose open-models, g2 gains labs
     assert library.tag_counts("show") == {"labs": 1, "merch": 1, "technology": 1}
     assert library.retag(new_rules) == 0
+
+
+def test_retag_that_runs_out_of_time_changes_nothing(library: Store) -> None:
+    library.retag(SHOW)
+    library.apply_listing(SHOW, RSS, listing(ep(9, title="a" * 60 + "!")), FetchMeta())
+    counts, digest = library.tag_counts("show"), library.rules_digest("show")
+    slow = ShowConfig(
+        id="show",
+        sources=SHOW.sources,
+        tags=(*SHOW.tags, TagRule("slow", (compile_rule("^(a|aa)+$", "t.match[0]", 0.1),), ("title",))),
+    )
+    with pytest.raises(RuleTimeoutError, match="on the title of episode 'aaaa"):
+        library.retag(slow)
+    assert (library.tag_counts("show"), library.rules_digest("show")) == (counts, digest)
 
 
 episodes = st.builds(

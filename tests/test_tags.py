@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import re
+import pytest
 
 from feedtool.config import TagRule
+from feedtool.errors import RuleTimeoutError
 from feedtool.model import Episode
+from feedtool.patterns import compile_rule
 from feedtool.tags import tag_episode
 
-RULE = TagRule("open-models", (re.compile(r"\bopen (source )?models?\b", re.I),), ("title", "description"))
-TITLE_ONLY = TagRule("open-models", (re.compile(r"open models?", re.I),), ("title",))
+RULE = TagRule("open-models", (compile_rule(r"\bopen (source )?models?\b", "t.match[0]", 1),), ("title", "description"))
+TITLE_ONLY = TagRule("open-models", (compile_rule(r"open models?", "t.match[0]", 1),), ("title",))
 
 
 def test_rules_match_configured_fields() -> None:
@@ -30,3 +32,12 @@ def test_categories_and_keywords_become_sorted_slugs() -> None:
 def test_markup_does_not_hide_words() -> None:
     e = Episode(guid="1", title="x", description="<p>open <em>models</em></p>")
     assert tag_episode(e, [RULE]) == ("open-models",)
+
+
+def test_a_rule_that_runs_out_of_time_names_itself_and_the_episode() -> None:
+    slow = TagRule("slow", (compile_rule("^(a|aa)+$", "shows.s.tags.slow.match[0]", 0.1),), ("title",))
+    episode = Episode(guid="1", title="a" * 60 + "!")
+    with pytest.raises(RuleTimeoutError) as info:
+        tag_episode(episode, [RULE, slow])
+    assert info.value.where == "shows.s.tags.slow.match[0]"
+    assert info.value.about == f"the title of episode {'a' * 60 + '!'!r}"

@@ -14,7 +14,7 @@ import feedparser
 import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -143,6 +143,7 @@ def test_filtered_feed_title_and_self_link(client: FlaskClient) -> None:
         ("min_duration=long", "min_duration='long': expected seconds"),
         ("sort=up", "sort='up': expected one of: newest, oldest"),
         ("filter=(", "filter='(': expected a valid regular expression"),
+        ("filter=(?:a{300}){300}", "filter='(?:a{300}){300}': expected a regular expression of at most 5,000 nodes"),
         ("tag=%21%21", "tag='!!': expected tag names"),
     ],
 )
@@ -463,3 +464,28 @@ def _expected_status(app: Flask, path: str) -> int:
         except FilterError:
             return 400
     return 200
+
+
+def _nested_repeats() -> st.SearchStrategy[str]:
+    """Counted repeats inside counted repeats, and alternations: the shape that costs memory."""
+    quantifiers = st.sampled_from(["{%d}", "{%d,}", "{0,%d}", "{1,%d}", "{%d,65535}", "{%d}?"])
+
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        body = st.lists(inner, min_size=1, max_size=3).flatmap(lambda p: st.sampled_from(["".join(p), "|".join(p)]))
+        count = st.sampled_from([0, 2, 50, 300, 3000, 65535]) | st.integers(0, 65535)
+        return st.tuples(body, quantifiers, count).map(lambda t: f"(?:{t[0]})" + t[1] % t[2])
+
+    return st.recursive(st.sampled_from(["a", "ab", "[a-z]", "\\w", ".", "(a)"]), extend, max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pattern=_nested_repeats(), param=st.sampled_from(["filter", "filter_title", "filterout_description"]))
+@example(pattern="(?:a{65535}){65535}", param="filter")  # the issue's: a 500, or the server killed
+@example(pattern="(?:a{3000}){3000}", param="filter_title")  # the issue's: 2.4 GB kept by the worker
+def test_no_regex_makes_a_500(client: FlaskClient, pattern: str, param: str) -> None:
+    """Issue 9: a pattern that compiles to gigabytes is a 400 naming its parameter."""
+    for case in ("true", "false"):
+        response = client.get(f"/feeds/quiet-lab.rss?{param}={quote(pattern)}&filter_case_sensitive={case}")
+        assert response.status_code in (200, 400), (pattern, response.data[:200])
+        if response.status_code == 400:
+            assert response.get_data(as_text=True).startswith(f"{param}=")

@@ -8,11 +8,14 @@ caller's ``warn``.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable, Iterable, Sequence
 
 import nh3
+
+from feedtool.patterns import Rule, compile_rule
 
 #: Titles longer than this are cut, with a warning.
 MAX_TITLE = 1000
@@ -140,29 +143,36 @@ _BREAK_RUN = re.compile(r"(?:<br>\s*){2,}")
 _EDGE_BREAKS = re.compile(r"^(?:\s*<br>)+|(?:<br>\s*)+$")
 
 
-def strip_boilerplate(markup: str, patterns: Sequence[re.Pattern[str]] = ()) -> str:
+def strip_boilerplate(markup: str, patterns: Sequence[Rule] = (), about: str | None = None) -> str:
     """Drop every paragraph, list item or line whose text matches a built-in pattern
-    or one of the given ones.
+    or one of the given rules. A rule that runs out of time raises RuleTimeoutError
+    naming ``about`` (what the markup belongs to), else the start of the notes.
 
     >>> pats = compile_patterns([r"^Sponsor:"])
     >>> strip_boilerplate("<p>Talk</p><p>Sponsor: ACME</p><p>End<br>Sponsor: X</p>", pats)
     '<p>Talk</p><p>End</p>'
     """
     lowered = markup.lower()
-    candidates = [*(p for p, needle in _BUILTIN if needle in lowered), *patterns]
-    if not candidates:
+    builtin = [p.search for p, needle in _BUILTIN if needle in lowered]
+    if not builtin and not patterns:
         return markup
     # One pass over the whole text first, each block starting a line: most
     # descriptions hold no boilerplate, and looking block by block costs 20 times more.
     text = html_to_text_lines(markup)
-    patterns = [p for p in candidates if p.search(text)]
-    if not patterns:
+    if patterns and about is None:  # parsers do not say whose notes these are
+        about = f"the notes starting {text[:60]!r}" + ("…" if len(text) > 60 else "")
+    candidates: list[Callable[[str], object]] = [
+        *builtin,
+        *(functools.partial(rule.search, about=about) for rule in patterns),
+    ]
+    searches = [search for search in candidates if search(text)]
+    if not searches:
         return markup
     parts = _BLOCK_BOUNDARY.split(markup)
     changed = False
     for index in range(0, len(parts), 2):
         text = html_to_text(parts[index])
-        if text and any(p.search(text) for p in patterns):
+        if text and any(search(text) for search in searches):
             parts[index] = ""
             changed = True
     if not changed:
@@ -176,9 +186,9 @@ def strip_boilerplate(markup: str, patterns: Sequence[re.Pattern[str]] = ()) -> 
     return _EDGE_BREAKS.sub("", result.replace("<p><br>", "<p>").replace("<br></p>", "</p>"))
 
 
-def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
-    """Compile boilerplate or tag patterns the way feedtool applies them."""
-    return tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in patterns)
+def compile_patterns(patterns: Iterable[str], where: str = "strip", timeout: float = 0.5) -> tuple[Rule, ...]:
+    """Compile boilerplate or tag patterns the way config.yaml's rules are applied."""
+    return tuple(compile_rule(p, f"{where}[{index}]", timeout) for index, p in enumerate(patterns))
 
 
 _BUILTIN = tuple((re.compile(p, re.IGNORECASE | re.MULTILINE), needle) for p, needle in BUILTIN_BOILERPLATE)
@@ -186,7 +196,7 @@ _BUILTIN = tuple((re.compile(p, re.IGNORECASE | re.MULTILINE), needle) for p, ne
 
 def clean_description(
     raw: str | None,
-    patterns: Sequence[re.Pattern[str]] = (),
+    patterns: Sequence[Rule] = (),
     *,
     plain: bool = False,
     warn: Warn | None = None,

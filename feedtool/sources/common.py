@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -12,6 +11,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from feedtool.model import Episode, Listing
 from feedtool.normalize.text import Warn, clean_text
+from feedtool.patterns import Rule
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class ParseContext:
 
     show_id: str
     location: str  # the URL or path the bytes came from; base for relative links
-    strip: tuple[re.Pattern[str], ...] = ()  # the show's own boilerplate patterns
+    strip: tuple[Rule, ...] = ()  # the show's own boilerplate patterns
     charset: str | None = None  # the HTTP Content-Type charset, if any
     warnings: list[str] = field(default_factory=list)
 
