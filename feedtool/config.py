@@ -24,7 +24,7 @@ import yaml
 from feedtool.errors import ConfigError, FilterError
 from feedtool.filters import PARAMS as _FILTER_KEYS
 from feedtool.filters import Filter, parse_filter
-from feedtool.model import ShowInfo
+from feedtool.model import TAG_FIELDS, Rules, ShowInfo, TagRule
 from feedtool.sources import KINDS, Kind
 
 ENV_VAR = "FEEDTOOL_CONFIG"
@@ -33,7 +33,7 @@ DEFAULT_PATH = "config.yaml"
 #: Control characters (C0 but tab and line breaks, DEL, C1), surrogates, U+FFFE, U+FFFF.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-_TAG_FIELDS = ("title", "description")
+_TAG_FIELDS = TAG_FIELDS
 _SHOW_INFO_KEYS = ("description", "link", "language", "image", "author", "categories", "explicit")
 _SIZE = re.compile(r"(\d{1,15})\s*(b|kb|mb|gb)?", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
@@ -54,13 +54,6 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
-class TagRule:
-    name: str
-    patterns: tuple[re.Pattern[str], ...]
-    fields: tuple[str, ...] = _TAG_FIELDS
-
-
-@dataclass(frozen=True)
 class ShowConfig:
     id: str
     sources: tuple[SourceConfig, ...]
@@ -70,6 +63,11 @@ class ShowConfig:
     cap: int | None = None
     #: Show metadata set in the config; each field given wins over the sources'.
     overrides: ShowInfo = field(default_factory=ShowInfo)
+
+    @property
+    def rules(self) -> Rules:
+        """The show's tag and strip rules, as the update step takes them."""
+        return Rules(self.tags, self.strip)
 
     @property
     def rules_digest(self) -> str:
@@ -108,6 +106,8 @@ class ServerConfig:
     stale_after: int = 2 * 86400
     regex_timeout: float = 0.5
     latest: int = 5
+    #: Seconds a reader (the server, `feedtool episodes`, `export`) waits for a writer's lock.
+    busy_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -367,6 +367,7 @@ class _Reader:
             stale_after=integer("stale_after", 60, 86400 * 365),
             regex_timeout=self.number(section.get("regex_timeout"), "server.regex_timeout", d.regex_timeout, 0.01, 10),
             latest=integer("latest", 0, 100),
+            busy_timeout=self.number(section.get("busy_timeout"), "server.busy_timeout", d.busy_timeout, 0.01, 600),
         )
 
     def shows(self, data: Any) -> dict[str, ShowConfig]:

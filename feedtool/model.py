@@ -1,10 +1,13 @@
 """The data that flows through feedtool: frozen dataclasses, nothing else.
 
 Times are aware UTC datetimes, durations whole seconds; ``None`` means unknown.
+A show's tag and strip rules are data too (``TagRule``, ``Rules``): tagging and the
+update step read them without knowing config.yaml.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -175,3 +178,24 @@ class Show:
     info: ShowInfo = field(default_factory=ShowInfo)
     version: int = 0
     changed: datetime | None = None
+
+
+#: The fields of an episode a tag rule may look at.
+TAG_FIELDS = ("title", "description")
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """A show's tag: the episodes any of whose ``fields`` match any of ``patterns`` get ``name``."""
+
+    name: str
+    patterns: tuple[re.Pattern[str], ...]
+    fields: tuple[str, ...] = TAG_FIELDS
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a show's config says to do with every episode stored: tag it, strip boilerplate."""
+
+    tags: tuple[TagRule, ...] = ()
+    strip: tuple[re.Pattern[str], ...] = ()

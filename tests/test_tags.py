@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from feedtool.config import TagRule
-from feedtool.model import Episode
+from feedtool.model import Episode, TagRule
 from feedtool.tags import tag_episode
 
 RULE = TagRule("open-models", (re.compile(r"\bopen (source )?models?\b", re.I),), ("title", "description"))
