@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedtool.config import ShowConfig, SourceConfig
+from feedtool.config import Config, ShowConfig, SourceConfig, load
 from feedtool.errors import FilterError, StoreError
 from feedtool.filters import parse_filter
 from feedtool.model import (
@@ -28,8 +30,8 @@ from feedtool.model import (
     TagRule,
     Transcript,
 )
-from feedtool.refresh import ranks, retag, store_listing
-from feedtool.store import MIGRATIONS, FetchMeta, Store
+from feedtool.refresh import ranks, refresh, retag, store_listing
+from feedtool.store import MIGRATIONS, Counts, FetchMeta, Store
 from feedtool.store.codecs import decode_episode, encode_episode
 from feedtool.update import plan_listing
 
@@ -468,3 +470,76 @@ def test_no_statement_scans_episode_tags(library: Store) -> None:
     for statement in reading:
         plan = [row[3] for row in library.db.execute(f"EXPLAIN QUERY PLAN {statement}")]
         assert not [step for step in plan if step.startswith("SCAN")], (statement, plan)
+
+
+RELEASE_0_1 = Path(__file__).parent / "data" / "store" / "release-0.1.sqlite"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _examples(folder: Path) -> Path:
+    shutil.copytree(EXAMPLES, folder, ignore=shutil.ignore_patterns("*.sqlite*"))
+    return folder / "config.yaml"
+
+
+def _contents(store: Store, config: Config) -> dict[str, object]:
+    """Everything a store says of the examples' shows, with the folder they were read from left out."""
+    folder = str(config.path.parent)
+    return {
+        show_id: {
+            "info": store.show(show_id).info,  # type: ignore[union-attr]
+            "version": store.version(show_id)[0],
+            "episodes": [(e.data, e.tags) for e in store.episodes(show_id)],
+            "tags": store.tag_counts(show_id),
+            "sources": [
+                (
+                    s.kind,
+                    s.location.replace(folder, "<examples>"),
+                    s.status,
+                    s.error,
+                    s.etag,
+                    s.content_hash,
+                    s.new_feed_url,
+                    s.episode_count,
+                )
+                for s in store.source_states(show_id)
+            ],
+        }
+        for show_id in config.shows
+    }
+
+
+def test_a_release_0_1_store_is_migrated_in_place_and_reads_back_the_same(tmp_path: Path) -> None:
+    expected_config = load(_examples(tmp_path / "fresh"))
+    assert refresh(expected_config).ok
+    assert refresh(expected_config).ok  # each source's status is now 'unchanged'
+    with Store(expected_config.store, read_only=True) as fresh:
+        expected = _contents(fresh, expected_config)
+
+    config = load(_examples(tmp_path / "old"))
+    shutil.copy(RELEASE_0_1, config.store)
+    db = sqlite3.connect(config.store)
+    assert db.execute("PRAGMA user_version").fetchone() == (1,)
+    # Where release 0.1 read the examples from, and where this test has them.
+    db.execute("UPDATE sources SET location = replace(location, '/tmp/rel', ?)", (str(config.path.parent),))
+    db.commit()
+    history = db.execute("SELECT id, guid, first_seen, updated FROM episodes ORDER BY id").fetchall()
+    db.close()
+
+    report = refresh(config)  # migrates in place; the same bytes as release 0.1 read: nothing to parse
+    assert [r.status for r in report.results] == ["unchanged"] * 3
+    with Store(config.store, read_only=True) as store:
+        assert store.schema_version() == len(MIGRATIONS)
+        migrated = _contents(store, config)
+        assert migrated == expected
+        assert store.db.execute("SELECT id, guid, first_seen, updated FROM episodes ORDER BY id").fetchall() == history
+        kinds = {
+            kind for (ranks,) in store.db.execute("SELECT ranks FROM episodes") for kind in orjson.loads(ranks).values()
+        }
+        assert kinds == {"rss", "radionet"}
+        commits = store.commits()
+
+    again = refresh(config)
+    assert [(r.status, r.counts) for r in again.results] == [("unchanged", Counts())] * 3
+    with Store(config.store, read_only=True) as store:
+        assert _contents(store, config) == migrated
+        assert store.commits() == commits + 3  # each source's visit recorded, nothing else
