@@ -21,7 +21,7 @@ from feedtool.normalize.text import strip_boilerplate
 from feedtool.tags import description_text, tag_episode
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """A stored episode, as matching and merging need it."""
 
@@ -43,7 +43,7 @@ class ShowState:
     info_provenance: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """An episode as the store writes it: merged, with its provenance, tags and search text."""
 
@@ -140,6 +140,8 @@ def plan_listing(
     }
     touched: dict[int, None] = {}  # ids to write, in the order first touched
     links: dict[tuple[str, int], None] = {}
+    # One listing's provenances repeat: a 100,000-item feed needs a few, not 100,000 dicts.
+    shared: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
     new = updated = unchanged = 0
     next_id = -1
     for episode in listing.episodes:
@@ -158,17 +160,19 @@ def plan_listing(
                 unchanged += stored == old
             else:
                 unchanged += 1
-        current[episode_id] = (stored, provenance)
+        current[episode_id] = (stored, shared.setdefault(tuple(provenance.items()), provenance))
         if (source, episode.guid) not in state.links:
             links.setdefault((episode.guid, episode_id), None)
         index.record(episode_id, source, stored, episode.guid)
-    rows = {episode_id: row(*current[episode_id], rules) for episode_id in touched}
+    del index, shared  # before the rows are made: a large listing's peak memory
+    inserts = tuple((i, row(*current[i], rules)) for i in touched if i < 0)
+    updates = tuple((i, row(*current[i], rules)) for i in touched if i >= 0)
     info, info_provenance = merge(state.info, state.info_provenance, listing.show, kind, ranks)
     return Plan(
         show_id=state.show_id,
         source=source,
-        inserts=tuple((i, r) for i, r in rows.items() if i < 0),
-        updates=tuple((i, r) for i, r in rows.items() if i >= 0),
+        inserts=inserts,
+        updates=updates,
         links=tuple(links),
         info=None if info == state.info else (info, info_provenance),
         new_feed_url=listing.show.new_feed_url,

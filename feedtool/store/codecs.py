@@ -155,8 +155,11 @@ _V1_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _v1_keyed(name: str, values: list[Any]) -> dict[str, Any]:
-    return _object(**dict(zip(_V1_FIELDS[name], values, strict=False)))
+def _v1_keyed(name: str, value: Any) -> Any:
+    """A codec 1 positional list keyed by its field names; a value already keyed is kept."""
+    if not isinstance(value, list):
+        return value
+    return _object(**dict(zip(_V1_FIELDS[name], value, strict=False)))
 
 
 def episode_v1_to_v2(text: str) -> str:

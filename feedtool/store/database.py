@@ -347,7 +347,7 @@ class Store:
                 self._update(episode_id, row, now)
             self.db.executemany(
                 "INSERT OR IGNORE INTO episode_links (source_id, item_guid, episode_id) VALUES (?, ?, ?)",
-                [(source_id, guid, ids.get(episode_id, episode_id)) for guid, episode_id in plan.links],
+                ((source_id, guid, ids.get(episode_id, episode_id)) for guid, episode_id in plan.links),
             )
             if plan.info is not None:
                 info, provenance = plan.info
