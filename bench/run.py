@@ -45,7 +45,7 @@ from feedtool.config import Config, ShowConfig, SourceConfig, load
 from feedtool.filters import parse_filter
 from feedtool.model import Enclosure, Episode, Listing, ShowInfo
 from feedtool.publish import Publisher, RenderCache, feed_url
-from feedtool.refresh import refresh
+from feedtool.refresh import refresh, store_listing
 from feedtool.store import FetchMeta, Store
 from feedtool.testing import servers
 from feedtool.testing.feeds import podcast
@@ -259,7 +259,7 @@ def populate(store: Store, shows: int, per_show: int) -> list[ShowConfig]:
             )
             for n in range(per_show)
         ]
-        store.apply_listing(show, source, Listing(ShowInfo(title=f"Show {s}"), episodes), FetchMeta())
+        store_listing(store, show, source, Listing(ShowInfo(title=f"Show {s}"), episodes), FetchMeta())
         configs.append(show)
     return configs
 

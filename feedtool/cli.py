@@ -202,7 +202,7 @@ def episodes(state: State, /, show: str, as_json: bool, **params: Any) -> None:
     if show not in config.shows:
         raise UsageProblem(f"unknown show {show!r} (configured: {', '.join(config.shows)})")
     try:
-        with Store(config.store, read_only=True) as store:
+        with Store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
             found = store.episodes(show, flt, regex_seconds=config.server.regex_timeout)
     except FilterError as exc:
         raise UsageProblem(str(exc)) from exc

@@ -24,7 +24,7 @@ import yaml
 from feedtool.errors import ConfigError, FilterError, PatternError
 from feedtool.filters import PARAMS as _FILTER_KEYS
 from feedtool.filters import Filter, parse_filter
-from feedtool.model import ShowInfo
+from feedtool.model import TAG_FIELDS, Matcher, Rules, ShowInfo, TagRule
 from feedtool.patterns import Rule, RuleBudget, compile_rule
 from feedtool.sources import KINDS, Kind
 
@@ -34,7 +34,7 @@ DEFAULT_PATH = "config.yaml"
 #: Control characters (C0 but tab and line breaks, DEL, C1), surrogates, U+FFFE, U+FFFF.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-_TAG_FIELDS = ("title", "description")
+_TAG_FIELDS = TAG_FIELDS
 _SHOW_INFO_KEYS = ("description", "link", "language", "image", "author", "categories", "explicit")
 _SIZE = re.compile(r"(\d{1,15})\s*(b|kb|mb|gb)?", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
@@ -55,22 +55,20 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
-class TagRule:
-    name: str
-    patterns: tuple[Rule, ...]
-    fields: tuple[str, ...] = _TAG_FIELDS
-
-
-@dataclass(frozen=True)
 class ShowConfig:
     id: str
     sources: tuple[SourceConfig, ...]
     title: str | None = None
     tags: tuple[TagRule, ...] = ()
-    strip: tuple[Rule, ...] = ()
+    strip: tuple[Matcher, ...] = ()
     cap: int | None = None
     #: Show metadata set in the config; each field given wins over the sources'.
     overrides: ShowInfo = field(default_factory=ShowInfo)
+
+    @property
+    def rules(self) -> Rules:
+        """The show's tag and strip rules, as the update step takes them."""
+        return Rules(self.tags, self.strip)
 
     @property
     def rules_digest(self) -> str:
@@ -81,8 +79,13 @@ class ShowConfig:
 
     def within(self, budget: RuleBudget) -> ShowConfig:
         """This show with all its tag and strip rules sharing one time budget."""
-        tags = tuple(replace(r, patterns=tuple(p.within(budget) for p in r.patterns)) for r in self.tags)
-        return replace(self, tags=tags, strip=tuple(p.within(budget) for p in self.strip))
+        tags = tuple(replace(r, patterns=tuple(_within(p, budget) for p in r.patterns)) for r in self.tags)
+        return replace(self, tags=tags, strip=tuple(_within(p, budget) for p in self.strip))
+
+
+def _within(matcher: Matcher, budget: RuleBudget) -> Matcher:
+    assert isinstance(matcher, Rule)  # the config compiles every rule as a bounded Rule
+    return matcher.within(budget)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class ServerConfig:
     stale_after: int = 2 * 86400
     regex_timeout: float = 0.5
     latest: int = 5
+    #: Seconds a reader (the server, `feedtool episodes`, `export`) waits for a writer's lock.
+    busy_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -376,6 +381,7 @@ class _Reader:
             stale_after=integer("stale_after", 60, 86400 * 365),
             regex_timeout=self.number(section.get("regex_timeout"), "server.regex_timeout", d.regex_timeout, 0.01, 10),
             latest=integer("latest", 0, 100),
+            busy_timeout=self.number(section.get("busy_timeout"), "server.busy_timeout", d.busy_timeout, 0.01, 600),
         )
 
     def shows(self, data: Any) -> dict[str, ShowConfig]:

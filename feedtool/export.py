@@ -25,7 +25,7 @@ def export_site(config: Config, out: Path, base_url: str, flt: Filter) -> tuple[
         for stale in folder.glob(".*.tmp"):  # left by an export that was killed
             stale.unlink(missing_ok=True)
     written = kept = 0
-    with Store(config.store, read_only=True) as store:
+    with Store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
         publisher = Publisher(config, store)
         files: dict[Path, bytes] = {}
         for name in config.feed_names():

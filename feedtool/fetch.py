@@ -23,7 +23,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -171,6 +171,14 @@ class _Retry(Exception):
     def __init__(self, message: str, wait: float | None = None) -> None:
         super().__init__(message)
         self.wait = wait
+
+
+class Retriever(Protocol):
+    """What fetches a source listing: HTTP(S) URLs and local files (``Fetcher`` is one)."""
+
+    def get(self, location: str, *, etag: str | None = None, last_modified: str | None = None) -> Response: ...
+
+    def close(self) -> None: ...
 
 
 class Fetcher:

@@ -5,6 +5,9 @@ of one show, the same episode is recognized by, in order: the GUID; the enclosur
 URL without tracking parameters; the normalized title with dates at most a day
 apart. Each field is then taken from the most precise source that has it
 (the source kind's ``rank``), and an episode's GUID never changes once stored.
+
+A field's provenance is the key of the kind that supplied it (``{"title": "rss"}``);
+ranks come in as data (kind key -> rank), so this module knows no kind.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from feedtool.model import Episode, ShowInfo, is_empty
 from feedtool.normalize.identity import enclosure_key, title_key
@@ -27,6 +30,10 @@ MERGED_FIELDS = tuple(f.name for f in fields(Episode) if f.name not in IDENTITY)
 SHOW_FIELDS = tuple(f.name for f in fields(ShowInfo) if f.name not in {"new_feed_url", "episode_count"})
 
 
+#: A source of a show, as matching tells sources apart: (kind key, location).
+SourceKey: TypeAlias = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class Known:
     """What matching needs to know of a stored episode."""
@@ -36,18 +43,18 @@ class Known:
     enclosure_key: str | None
     title_key: str
     published: datetime | None
-    sources: frozenset[int]  # ids of the sources that have listed it
+    sources: frozenset[SourceKey]  # the sources that have listed it
 
 
 class EpisodeIndex:
     """The stored episodes of one show, indexed for matching incoming items."""
 
-    def __init__(self, known: Iterable[Known], links: Mapping[tuple[int, str], int]) -> None:
+    def __init__(self, known: Iterable[Known], links: Mapping[tuple[SourceKey, str], int]) -> None:
         self._known: dict[int, Known] = {}
         self._by_guid: dict[str, int] = {}
         self._by_enclosure: dict[str, list[int]] = {}
         self._by_title: dict[str, list[int]] = {}
-        # (source id, the item's GUID in that source) -> episode id
+        # (source, the item's GUID in that source) -> episode id
         self._links = dict(links)
         for item in known:
             self._add(item)
@@ -61,7 +68,7 @@ class EpisodeIndex:
             self._by_enclosure.setdefault(item.enclosure_key, []).append(item.id)
         self._by_title.setdefault(item.title_key, []).append(item.id)
 
-    def match(self, source_id: int, episode: Episode) -> int | None:
+    def match(self, source_id: SourceKey, episode: Episode) -> int | None:
         """The id of the stored episode this item is, or None for a new episode."""
         linked = self._links.get((source_id, episode.guid))
         if linked is not None:
@@ -81,7 +88,7 @@ class EpisodeIndex:
                 return candidate
         return None
 
-    def record(self, episode_id: int, source_id: int, stored: Episode, item_guid: str) -> None:
+    def record(self, episode_id: int, source_id: SourceKey, stored: Episode, item_guid: str) -> None:
         """Remember that a source listed this episode under item_guid."""
         self._links[(source_id, item_guid)] = episode_id
         self._by_guid.setdefault(item_guid, episode_id)
@@ -112,35 +119,41 @@ T = TypeVar("T", Episode, ShowInfo)
 
 def merge(
     stored: T | None,
-    ranks: Mapping[str, int],
+    provenance: Mapping[str, str],
     incoming: T,
-    rank: int,
-) -> tuple[T, dict[str, int]]:
+    kind: str,
+    ranks: Mapping[str, int],
+) -> tuple[T, dict[str, str]]:
     """The stored record updated with what an incoming one knows as precisely or better.
 
-    Works on episodes and on show metadata. A field is taken from the incoming
-    record when it has the field and either the stored record lacks it or the
-    stored value came from a source no more precise. A value the incoming record
-    lacks never erases a stored one (upstream windows drop data). An episode's
-    identity fields never change.
+    Works on episodes and on show metadata. ``provenance`` names the kind that
+    supplied each stored field, ``kind`` the incoming record's, and ``ranks`` how
+    precise each kind is. A field is taken from the incoming record when it has the
+    field and either the stored record lacks it or the stored value came from a kind
+    no more precise. A value the incoming record lacks never erases a stored one
+    (upstream windows drop data). An episode's identity fields never change.
 
+    >>> ranks = {"listing": 1, "rss": 3}
     >>> old = Episode(guid="g", title="T", duration=540)
-    >>> merged, ranks = merge(old, {"title": 1, "duration": 1}, Episode(guid="x", title="T", duration=545), 3)
-    >>> merged.guid, merged.duration, ranks["duration"]
-    ('g', 545, 3)
+    >>> new = Episode(guid="x", title="T", duration=545)
+    >>> merged, provenance = merge(old, {"title": "listing", "duration": "listing"}, new, "rss", ranks)
+    >>> merged.guid, merged.duration, provenance["duration"]
+    ('g', 545, 'rss')
     """
     names = MERGED_FIELDS if isinstance(incoming, Episode) else SHOW_FIELDS
     if stored is None:
-        return incoming, {name: rank for name in names if not is_empty(getattr(incoming, name))}
+        return incoming, {name: kind for name in names if not is_empty(getattr(incoming, name))}
+    rank = ranks[kind]
     changes = {}
-    new_ranks = dict(ranks)
+    new_provenance = dict(provenance)
     for name in names:
         value = getattr(incoming, name)
         if is_empty(value):
             continue
         current = getattr(stored, name)
-        if is_empty(current) or rank >= ranks.get(name, 0):
+        supplier = provenance.get(name)
+        if is_empty(current) or rank >= (0 if supplier is None else ranks.get(supplier, 0)):
             if value != current:
                 changes[name] = value
-            new_ranks[name] = rank
-    return (replace(stored, **changes) if changes else stored), new_ranks
+            new_provenance[name] = kind
+    return (replace(stored, **changes) if changes else stored), new_provenance

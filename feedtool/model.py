@@ -1,6 +1,8 @@
 """The data that flows through feedtool: frozen dataclasses, nothing else.
 
 Times are aware UTC datetimes, durations whole seconds; ``None`` means unknown.
+A show's tag and strip rules are data too (``TagRule``, ``Rules``): tagging and the
+update step read them without knowing config.yaml.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 
 def is_empty(value: object) -> bool:
@@ -175,3 +178,37 @@ class Show:
     info: ShowInfo = field(default_factory=ShowInfo)
     version: int = 0
     changed: datetime | None = None
+
+
+class Matcher(Protocol):
+    """A config rule's compiled pattern: searched within its time bound (feedtool.patterns.Rule)."""
+
+    @property
+    def source(self) -> str:
+        """The pattern as written in the config."""
+        ...
+
+    def search(self, text: str, about: str | None = None) -> bool:
+        """Whether the pattern is found in text; ``about`` names the text if time runs out."""
+        ...
+
+
+#: The fields of an episode a tag rule may look at.
+TAG_FIELDS = ("title", "description")
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """A show's tag: the episodes any of whose ``fields`` match any of ``patterns`` get ``name``."""
+
+    name: str
+    patterns: tuple[Matcher, ...]
+    fields: tuple[str, ...] = TAG_FIELDS
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a show's config says to do with every episode stored: tag it, strip boilerplate."""
+
+    tags: tuple[TagRule, ...] = ()
+    strip: tuple[Matcher, ...] = ()

@@ -15,21 +15,41 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urlencode
 
 from feedtool import __version__
 from feedtool.config import Config, FeedConfig
 from feedtool.filters import Filter, combine
-from feedtool.model import ShowInfo, SourceState, is_empty
+from feedtool.model import Show, ShowInfo, SourceState, StoredEpisode, is_empty
 from feedtool.normalize.text import html_to_text, xml_safe
 from feedtool.render import FeedDocument, Renderer, atom, html, jsonfeed, opml, podcast_guid, rss
-from feedtool.store import Store
 
 FORMATS: dict[str, tuple[Renderer, str]] = {
     "rss": (rss.render, rss.CONTENT_TYPE),
     "atom": (atom.render, atom.CONTENT_TYPE),
     "json": (jsonfeed.render, jsonfeed.CONTENT_TYPE),
 }
+
+
+class FeedStore(Protocol):
+    """What publishing reads from a store (``feedtool.store.Store`` is one)."""
+
+    def version(self, show_id: str) -> tuple[int, datetime | None]: ...
+    def show(self, show_id: str) -> Show | None: ...
+    def commits(self) -> int: ...
+    def count(self, show_id: str) -> int: ...
+    def tag_counts(self, show_id: str) -> dict[str, int]: ...
+    def source_states(self, show_id: str | None = None) -> list[SourceState]: ...
+    def episodes(
+        self,
+        show_id: str,
+        flt: Filter = ...,
+        *,
+        cap: int | None = None,
+        regex_seconds: float = 1.0,
+        now: datetime | None = None,
+    ) -> list[StoredEpisode]: ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +114,7 @@ def feed_url(base_url: str, name: str, fmt: str, flt: Filter = Filter()) -> str:
 class Publisher:
     """Feeds of one config and store."""
 
-    def __init__(self, config: Config, store: Store, cache: RenderCache | None = None) -> None:
+    def __init__(self, config: Config, store: FeedStore, cache: RenderCache | None = None) -> None:
         self.config = config
         self.store = store
         self.cache = cache if cache is not None else RenderCache()

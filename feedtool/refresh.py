@@ -1,7 +1,11 @@
-"""Orchestration: for each source, fetch -> parse and follow (by its kind) -> normalize/tag -> store.
+"""Orchestration only: for each source, fetch -> parse (by its kind) -> plan -> apply.
 
-A failing source is recorded and reported; it never stops the others and never
-touches what is stored. Shows are refreshed concurrently (a small pool); the sources
+Fetching goes through a ``Retriever`` (``feedtool.fetch``), parsing and paging
+through the source's kind (``feedtool.sources.KINDS``, which also gives each kind's
+merge rank), deciding through the pure update step (``feedtool.update``), storing
+through a ``RefreshStore`` (the SQLite ``Store``, or a fake in tests). A failing
+source is recorded and reported; it never stops the others and never touches what
+is stored. Shows are refreshed concurrently (a small pool); the sources
 of one show in config order, so that a show's first source decides its GUIDs.
 A lock file keeps two refreshes of one store from overlapping.
 """
@@ -18,18 +22,43 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from feedtool.config import Config, ShowConfig, SourceConfig
 from feedtool.errors import LockedError, RuleTimeoutError, SourceError, StoreError
-from feedtool.fetch import Fetcher
+from feedtool.fetch import Fetcher, Retriever
+from feedtool.model import Listing, SourceState
 from feedtool.patterns import RuleBudget
 from feedtool.sources import KINDS, ParseContext
-from feedtool.store import Counts, FetchMeta, Store
+from feedtool.store import Store
+from feedtool.update import Counts, FetchMeta, Plan, Row, ShowState, plan_listing, plan_retag
 
 log = logging.getLogger(__name__)
 
 Status = Literal["new", "updated", "unchanged", "failed"]
+
+
+class RefreshStore(Protocol):
+    """What a refresh needs of a store (``feedtool.store.Store`` is one)."""
+
+    def close(self) -> None: ...
+    def rules_digest(self, show_id: str) -> str | None: ...
+    def show_state(self, show_id: str) -> ShowState: ...
+    def source_state(self, show_id: str, source: SourceConfig) -> SourceState: ...
+    def record_unchanged(self, show_id: str, source: SourceConfig, meta: FetchMeta) -> None: ...
+    def record_failure(self, show_id: str, source: SourceConfig, error: str) -> None: ...
+    def apply(self, plan: Plan, meta: FetchMeta) -> None: ...
+    def apply_retag(self, show_id: str, updates: Sequence[tuple[int, Row]], rules_digest: str) -> None: ...
+
+
+def open_store(config: Config) -> RefreshStore:
+    """The config's SQLite store, created or migrated as needed."""
+    return Store(config.store)
+
+
+def ranks() -> dict[str, int]:
+    """Each kind's merge rank by its key, as the registry has it now, for the update step."""
+    return {key: kind.rank for key, kind in KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -84,33 +113,43 @@ def refresh(
     show_ids: Sequence[str] = (),
     *,
     on_result: Callable[[SourceResult], None] | None = None,
+    retriever: Retriever | None = None,
+    store: Callable[[Config], RefreshStore] = open_store,
 ) -> Report:
-    """Refresh the named shows (default: all) and report every source."""
+    """Refresh the named shows (default: all) and report every source.
+
+    ``retriever`` fetches (default: a Fetcher of config.fetch, closed at the end);
+    ``store`` opens a store for each show (default: the config's SQLite file).
+    """
     shows = [config.shows[s] for s in (show_ids or config.shows)]
-    fetcher = Fetcher(config.fetch)
+    fetcher: Retriever = Fetcher(config.fetch) if retriever is None else retriever
     try:
         with ThreadPoolExecutor(max_workers=config.fetch.concurrency, thread_name_prefix="refresh") as pool:
-            futures = [pool.submit(_refresh_show, config, show, fetcher, on_result) for show in shows]
+            futures = [pool.submit(_refresh_show, config, show, fetcher, store, on_result) for show in shows]
             results = [result for future in futures for result in future.result()]
     finally:
-        fetcher.close()
+        if retriever is None:
+            fetcher.close()
     return Report(tuple(results))
 
 
 def _refresh_show(
     config: Config,
     show: ShowConfig,
-    fetcher: Fetcher,
+    fetcher: Retriever,
+    open_: Callable[[Config], RefreshStore],
     on_result: Callable[[SourceResult], None] | None,
 ) -> list[SourceResult]:
     results = []
-    with Store(config.store) as store:
+    store = open_(config)
+    try:
         rules_changed = store.rules_digest(show.id) != show.rules_digest
         retag_failure = None
         if rules_changed:
             started = time.monotonic()
             try:
-                changed = store.retag(show.within(RuleBudget(fetcher.config.deadline)))
+                # All of a show's rule matching shares one budget: the deadline of a source.
+                changed = retag(store, show.within(RuleBudget(config.fetch.deadline)))
                 log.info("%s: tag or strip rules changed; %d stored episodes updated", show.id, changed)
             except RuleTimeoutError as exc:  # nothing retagged; the show's sources fail, other shows go on
                 retag_failure = f"retagging stored episodes: {exc}"
@@ -118,25 +157,44 @@ def _refresh_show(
             if retag_failure is not None:
                 result = _failed(store, show, source, retag_failure, started)
             else:
-                result = refresh_source(store, show, source, fetcher, force=rules_changed)
+                # All rule matching for one source shares one budget: its deadline.
+                bounded = show.within(RuleBudget(config.fetch.deadline))
+                result = refresh_source(store, bounded, source, fetcher, force=rules_changed)
             log.info("%s", result.describe())  # the caller reports results; cron logs once
             if on_result is not None:
                 on_result(result)
             results.append(result)
+    finally:
+        store.close()
     return results
 
 
+def store_listing(
+    store: RefreshStore, show: ShowConfig, source: SourceConfig, listing: Listing, meta: FetchMeta
+) -> Counts:
+    """Plan what one source's listing changes in its show, and apply the plan."""
+    plan = plan_listing(store.show_state(show.id), listing, (source.kind, source.location), show.rules, ranks())
+    store.apply(plan, meta)
+    return plan.counts
+
+
+def retag(store: RefreshStore, show: ShowConfig) -> int:
+    """Apply a show's current tag and strip rules to every stored episode; return how many changed."""
+    updates = plan_retag(list(store.show_state(show.id).records.values()), show.rules)
+    store.apply_retag(show.id, updates, show.rules_digest)
+    return len(updates)
+
+
 def refresh_source(
-    store: Store,
+    store: RefreshStore,
     show: ShowConfig,
     source: SourceConfig,
-    fetcher: Fetcher,
+    fetcher: Retriever,
     *,
     force: bool = False,
 ) -> SourceResult:
     """Fetch, parse and store one source; any failure is recorded, not raised."""
     started = time.monotonic()
-    show = show.within(RuleBudget(fetcher.config.deadline))  # all its rules' matching, together
     try:
         state = store.source_state(show.id, source)
         response = fetcher.get(
@@ -157,7 +215,7 @@ def refresh_source(
         # The kind parses the body and follows it (paging) through the same fetcher.
         listing = KINDS[source.kind].read(response.body, context, source, lambda url: fetcher.get(url).body)
         meta = FetchMeta(response.etag, response.last_modified, digest, response.permanent_redirect)
-        counts = store.apply_listing(show, source, listing, meta)
+        counts = store_listing(store, show, source, listing, meta)
     except (SourceError, StoreError) as exc:
         return _failed(store, show, source, str(exc), started)
     except Exception as exc:  # one source's bug must not stop the others
@@ -175,7 +233,7 @@ def refresh_source(
     )
 
 
-def _failed(store: Store, show: ShowConfig, source: SourceConfig, error: str, started: float) -> SourceResult:
+def _failed(store: RefreshStore, show: ShowConfig, source: SourceConfig, error: str, started: float) -> SourceResult:
     try:
         store.record_failure(show.id, source, error)
     except StoreError as exc:

@@ -1,11 +1,10 @@
-"""Pure tagging: a show's rules from config.yaml, plus upstream categories and keywords."""
+"""Pure tagging: a show's tag rules (model data), plus upstream categories and keywords."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from feedtool.config import TagRule
-from feedtool.model import Episode
+from feedtool.model import Episode, TagRule
 from feedtool.normalize.identity import slugify
 from feedtool.normalize.text import html_to_text
 

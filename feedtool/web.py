@@ -62,7 +62,7 @@ def _publisher() -> Publisher:
     if "publisher" not in g:
         # Only `feedtool refresh` creates or migrates a store: a server that made an
         # empty one would serve empty feeds for apps and CDNs to cache (issue 9).
-        g.store = Store(_config().store, read_only=True)
+        g.store = Store(_config().store, read_only=True, busy_timeout=_config().server.busy_timeout)
         g.publisher = Publisher(_config(), g.store, current_app.extensions["feedtool.cache"])
     publisher: Publisher = g.publisher
     return publisher

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,37 @@ def upstream() -> Iterator[Upstream]:
     """An HTTP upstream on 127.0.0.1 whose answers the test sets per path."""
     with servers.upstream() as server:
         yield server
+
+
+@pytest.fixture
+def damage_store() -> Iterator[Callable[[Path, str], None]]:
+    """Damage a closed store file: cut it in half, overwrite its pages after the first
+    with junk, or lock it from another connection until the test ends (give the
+    readers a short server.busy_timeout)."""
+    holders: list[sqlite3.Connection] = []
+
+    def damage(path: Path, how: str) -> None:
+        for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            assert not extra.exists(), "close every connection first: the WAL holds the latest pages"
+        data = path.read_bytes()
+        page = int.from_bytes(data[16:18], "big")
+        if how == "truncated":
+            path.write_bytes(data[: len(data) // 2])
+        elif how == "corrupt":
+            path.write_bytes(data[:page] + bytes(range(7, 256, 7)) * (len(data) // 36))
+        elif how == "locked":
+            # The exclusive locking mode keeps even WAL readers out while the writer holds it.
+            writer = sqlite3.connect(path, isolation_level=None)
+            writer.execute("PRAGMA locking_mode = EXCLUSIVE")
+            writer.execute("BEGIN EXCLUSIVE")
+            writer.execute("UPDATE commits SET n = n + 1")
+            holders.append(writer)
+        else:
+            raise ValueError(how)
+
+    yield damage
+    for writer in holders:
+        writer.close()
 
 
 @pytest.fixture

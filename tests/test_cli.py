@@ -148,3 +148,18 @@ def test_progress_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None
     assert out == "s rss https://a.example/f.rss: failed: HTTP 500\n"
     assert "refreshing: 0 of 2 sources done" in err
     assert "refreshing: 1 of 2 sources done, 1 failed" in err
+
+
+@pytest.mark.parametrize("how", ["truncated", "corrupt", "locked"])
+def test_episodes_on_a_damaged_or_locked_store_exits_1_with_the_message(
+    runner: CliRunner, show: Path, damage_store: Callable[[Path, str], None], how: str
+) -> None:
+    """Acceptance (issue 10): one line saying what is wrong with the store, never a traceback."""
+    show.write_text(show.read_text() + "\nserver: {busy_timeout: 0.05}\n")
+    assert runner.invoke(main, ["--config", str(show), "refresh"]).exit_code == 0
+    damage_store(show.parent / "feedtool.sqlite", how)
+    result = runner.invoke(main, ["--config", str(show), "episodes", "quiet-lab"])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: cannot read the store {show.parent / 'feedtool.sqlite'}: "), result.output
+    assert result.output.count("\n") == 1, result.output
+    assert "Traceback" not in result.output

@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 from feedtool.merge import EpisodeIndex, Known, merge
 from feedtool.model import Enclosure, Episode
-from feedtool.sources import KINDS
 
 DAY = datetime(2026, 5, 26, 10, tzinfo=UTC)
-RSS, LISTING = 1, 2  # source ids
+RSS, LISTING = ("rss", "https://a.example/feed"), ("listing", "/saved/a.txt")  # sources
+RANKS = {"listing": 1, "radionet": 2, "rss": 3}  # as the kinds rank themselves
 
 
 def known(id: int, guid: str, *, url: str | None = None, title: str = "T", published: datetime | None = DAY,
-          sources: frozenset[int] = frozenset()) -> Known:  # fmt: skip
+          sources: frozenset[tuple[str, str]] = frozenset()) -> Known:  # fmt: skip
     from feedtool.normalize.identity import enclosure_key, title_key
 
     return Known(id, guid, enclosure_key(url), title_key(title), published, sources)
@@ -67,19 +67,20 @@ def test_merge_takes_each_field_from_the_most_precise_source() -> None:
     from_listing = Episode(
         guid="derived", title="Title", duration=540, published=DAY.replace(hour=0), description="<p>short</p>"
     )
-    stored, ranks = merge(None, {}, from_listing, KINDS["listing"].rank)
+    stored, ranks = merge(None, {}, from_listing, "listing", RANKS)
     from_rss = Episode(guid="rss-guid", title="Title", duration=545, published=DAY, image="https://i.example/a.jpg")
-    merged, ranks = merge(stored, ranks, from_rss, KINDS["rss"].rank)
+    merged, ranks = merge(stored, ranks, from_rss, "rss", RANKS)
     assert merged.guid == "derived"  # never changes once stored
     assert merged.duration == 545
     assert merged.published == DAY
     assert merged.description == "<p>short</p>"  # the RSS item had none: kept
     assert merged.image == "https://i.example/a.jpg"
-    again, _ = merge(merged, ranks, from_listing, KINDS["listing"].rank)
+    assert ranks == {"title": "rss", "duration": "rss", "published": "rss", "description": "listing", "image": "rss"}
+    again, _ = merge(merged, ranks, from_listing, "listing", RANKS)
     assert again == merged  # a less precise source never overrides
 
 
 def test_merge_takes_edits_from_the_same_source() -> None:
-    stored, ranks = merge(None, {}, Episode(guid="g", title="Old"), KINDS["rss"].rank)
-    merged, _ = merge(stored, ranks, Episode(guid="g", title="New"), KINDS["rss"].rank)
+    stored, ranks = merge(None, {}, Episode(guid="g", title="Old"), "rss", RANKS)
+    merged, _ = merge(stored, ranks, Episode(guid="g", title="New"), "rss", RANKS)
     assert merged.title == "New"

@@ -11,6 +11,7 @@ import pytest
 from feedtool.config import Config, ShowConfig, load
 from feedtool.model import Episode, Listing, ShowInfo
 from feedtool.publish import Publisher, RenderCache
+from feedtool.refresh import store_listing
 from feedtool.render import html
 from feedtool.store import FetchMeta, Store
 
@@ -31,7 +32,7 @@ def site(folder: Path, shows: int, episodes: int = 30) -> Config:
         for n in range(shows):
             show: ShowConfig = config.shows[f"show-{n}"]
             items = [Episode(guid=f"{n}-{e}", title=f"Open models {e}") for e in range(episodes)]
-            store.apply_listing(show, show.sources[0], Listing(ShowInfo(title=f"Show {n}"), items), FetchMeta())
+            store_listing(store, show, show.sources[0], Listing(ShowInfo(title=f"Show {n}"), items), FetchMeta())
     return config
 
 
@@ -82,7 +83,7 @@ def test_index_page_is_rendered_again_only_after_a_change(tmp_path: Path, monkey
     assert "HTTP 500" in index()
     with Store(config.store) as store:
         new = Listing(ShowInfo(title="Show 1"), (Episode(guid="new", title="A new one"),))
-        store.apply_listing(show, show.sources[0], new, FetchMeta())
+        store_listing(store, show, show.sources[0], new, FetchMeta())
     assert "A new one" in index()
     assert len(renders) == 4
 

@@ -1,10 +1,12 @@
-"""Refresh end to end: sources on a real HTTP server on 127.0.0.1, the CLI, a real store."""
+"""Refresh end to end (sources on a real HTTP server on 127.0.0.1, the CLI, a real store),
+and its orchestration alone, with in-memory fakes at the Retriever and RefreshStore boundaries."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,14 @@ import pytest
 from click.testing import CliRunner
 
 from feedtool.cli import main
-from feedtool.config import load
+from feedtool.config import Config, SourceConfig, load
+from feedtool.errors import StoreError
+from feedtool.fetch import Response
+from feedtool.model import SourceState
 from feedtool.refresh import refresh as refresh_shows
+from feedtool.sources import KINDS, ParseContext
 from feedtool.testing.servers import Reply, Request, Upstream
+from feedtool.update import FetchMeta, Plan, Row, ShowState
 
 DATA = Path(__file__).parent / "data"
 
@@ -240,7 +247,6 @@ def test_moved_feeds_are_reported(upstream: Upstream, write_config: Callable[[st
     assert result.exit_code == 0, result.output
     assert f"moved to {upstream.url('/new.rss')}: update config.yaml" in result.output
     assert "moved to https://elsewhere.example/feed.xml: update config.yaml" in result.output
-    from feedtool.config import load
     from feedtool.store import Store
 
     with Store(load(config).store) as store:
@@ -324,3 +330,117 @@ def test_a_rule_that_runs_out_of_time_on_stored_episodes_fails_the_show(
     assert "failed: retagging stored episodes: shows.slow.tags.long.match[0]: the regex" in result.output
     assert episodes_json(runner, config, "slow") == stored  # nothing retagged, nothing refreshed
     assert refresh(runner, config).exit_code == 1  # the rules are still unapplied: tried again
+
+
+# --- orchestration, with fakes at the Retriever and RefreshStore boundaries ----------
+
+
+class MemoryRetriever:
+    """Answers from a dict of location -> Response, and remembers what was asked."""
+
+    def __init__(self, answers: dict[str, Response]) -> None:
+        self.answers = answers
+        self.asked: list[tuple[str, str | None]] = []
+
+    def get(self, location: str, *, etag: str | None = None, last_modified: str | None = None) -> Response:
+        self.asked.append((location, etag))
+        return self.answers[location]
+
+    def close(self) -> None:
+        raise AssertionError("refresh closes only the retriever it made")
+
+
+class MemoryStore:
+    """A RefreshStore that keeps what it is told in lists."""
+
+    def __init__(self, digests: dict[str, str] | None = None, states: Sequence[SourceState] = ()) -> None:
+        self.digests = dict(digests or {})
+        self.states = {(s.show_id, s.kind, s.location): s for s in states}
+        self.plans: list[tuple[Plan, FetchMeta]] = []
+        self.unchanged: list[tuple[str, str, FetchMeta]] = []
+        self.failures: list[tuple[str, str, str]] = []
+        self.retagged: list[str] = []
+        self.failure: Exception | None = None
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def rules_digest(self, show_id: str) -> str | None:
+        return self.digests.get(show_id)
+
+    def show_state(self, show_id: str) -> ShowState:
+        return ShowState(show_id)
+
+    def source_state(self, show_id: str, source: SourceConfig) -> SourceState:
+        return self.states.get(
+            (show_id, source.kind, source.location), SourceState(show_id, source.kind, source.location)
+        )
+
+    def record_unchanged(self, show_id: str, source: SourceConfig, meta: FetchMeta) -> None:
+        self.unchanged.append((show_id, source.location, meta))
+
+    def record_failure(self, show_id: str, source: SourceConfig, error: str) -> None:
+        self.failures.append((show_id, source.location, error))
+
+    def apply(self, plan: Plan, meta: FetchMeta) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.plans.append((plan, meta))
+
+    def apply_retag(self, show_id: str, updates: Sequence[tuple[int, Row]], rules_digest: str) -> None:
+        self.retagged.append(show_id)
+        self.digests[show_id] = rules_digest
+
+
+FEED = "https://feeds.example/a.rss"
+
+
+@pytest.fixture
+def one_feed(write_config: Callable[[str], Path]) -> Config:
+    return load(write_config(f"shows: {{a: {{sources: [{{rss: '{FEED}'}}]}}}}"))
+
+
+def test_a_source_is_fetched_parsed_planned_and_applied(one_feed: Config) -> None:
+    body = (DATA / "rss" / "full.xml").read_bytes()
+    retriever = MemoryRetriever({FEED: Response(200, body, FEED, etag='"v1"')})
+    store = MemoryStore()
+    report = refresh_shows(one_feed, retriever=retriever, store=lambda config: store)
+    assert [r.status for r in report.results] == ["new"]
+    assert retriever.asked == [(FEED, None)]  # rules never applied: fetched unconditionally
+    assert store.retagged == ["a"]
+    ((plan, meta),) = store.plans
+    assert plan.source == ("rss", FEED)
+    assert [row.episode.guid for _, row in plan.inserts] == [
+        e.guid for e in KINDS["rss"].parse(body, _context(FEED)).episodes
+    ]
+    assert plan.counts.new == len(plan.inserts) == 2
+    assert meta == FetchMeta('"v1"', None, hashlib.sha256(body).hexdigest(), None)
+    assert store.closed == 1
+
+
+def test_a_304_is_recorded_as_unchanged_and_nothing_is_planned(one_feed: Config) -> None:
+    show = one_feed.shows["a"]
+    store = MemoryStore({"a": show.rules_digest}, [SourceState("a", "rss", FEED, etag='"v1"')])
+    retriever = MemoryRetriever({FEED: Response(304, b"", FEED, etag='"v1"')})
+    report = refresh_shows(one_feed, retriever=retriever, store=lambda config: store)
+    assert [r.status for r in report.results] == ["unchanged"]
+    assert retriever.asked == [(FEED, '"v1"')]
+    assert store.plans == []
+    assert store.retagged == []
+    assert store.unchanged == [("a", FEED, FetchMeta('"v1"'))]
+
+
+def test_a_store_that_fails_fails_the_source_and_records_why(one_feed: Config) -> None:
+    store = MemoryStore()
+    store.failure = StoreError("cannot write to the store s.sqlite: disk full")
+    retriever = MemoryRetriever({FEED: Response(200, (DATA / "rss" / "full.xml").read_bytes(), FEED)})
+    report = refresh_shows(one_feed, retriever=retriever, store=lambda config: store)
+    assert [(r.status, r.error) for r in report.results] == [
+        ("failed", "cannot write to the store s.sqlite: disk full")
+    ]
+    assert store.failures == [("a", FEED, "cannot write to the store s.sqlite: disk full")]
+
+
+def _context(location: str) -> ParseContext:
+    return ParseContext(show_id="a", location=location)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from feedtool.config import TagRule
 from feedtool.errors import RuleTimeoutError
-from feedtool.model import Episode
+from feedtool.model import Episode, TagRule
 from feedtool.patterns import compile_rule
 from feedtool.tags import tag_episode
 

@@ -489,3 +489,22 @@ def test_no_regex_makes_a_500(client: FlaskClient, pattern: str, param: str) -> 
         assert response.status_code in (200, 400), (pattern, response.data[:200])
         if response.status_code == 400:
             assert response.get_data(as_text=True).startswith(f"{param}=")
+
+
+@pytest.mark.parametrize("how", ["truncated", "corrupt", "locked"])
+def test_a_damaged_or_locked_store_is_a_one_line_503_everywhere(
+    site: Path, app_factory: Callable[[Path], Flask], damage_store: Callable[[Path, str], None], how: str
+) -> None:
+    """Acceptance (issue 10): a corrupt or truncated file, or one locked past the busy
+    timeout, was a 500 with a traceback on some routes."""
+    site.write_text(site.read_text().replace("server: {max_age: 120}", "server: {max_age: 120, busy_timeout: 0.05}"))
+    client = app_factory(site).test_client()
+    damage_store(load(site).store, how)
+    for route in ("/", "/feeds/quiet-lab.rss", "/feeds/quiet-lab-open.atom", "/feeds/bp.json", "/healthz"):
+        response = client.get(route)
+        assert response.status_code == 503, route
+        body = response.get_data(as_text=True)
+        assert body.startswith("503 store unavailable: cannot read the store feedtool.sqlite: "), (route, body)
+        assert body.count("\n") == 1, (route, body)
+        assert body.endswith("\n")
+        assert response.headers["Cache-Control"] == "no-store"

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import nh3
 
-from feedtool.patterns import Rule, compile_rule
+from feedtool.model import Matcher
+from feedtool.patterns import compile_rule
 
 #: Titles longer than this are cut, with a warning.
 MAX_TITLE = 1000
@@ -143,7 +144,7 @@ _BREAK_RUN = re.compile(r"(?:<br>\s*){2,}")
 _EDGE_BREAKS = re.compile(r"^(?:\s*<br>)+|(?:<br>\s*)+$")
 
 
-def strip_boilerplate(markup: str, patterns: Sequence[Rule] = (), about: str | None = None) -> str:
+def strip_boilerplate(markup: str, patterns: Sequence[Matcher] = (), about: str | None = None) -> str:
     """Drop every paragraph, list item or line whose text matches a built-in pattern
     or one of the given rules. A rule that runs out of time raises RuleTimeoutError
     naming ``about`` (what the markup belongs to), else the start of the notes.
@@ -186,7 +187,7 @@ def strip_boilerplate(markup: str, patterns: Sequence[Rule] = (), about: str | N
     return _EDGE_BREAKS.sub("", result.replace("<p><br>", "<p>").replace("<br></p>", "</p>"))
 
 
-def compile_patterns(patterns: Iterable[str], where: str = "strip", timeout: float = 0.5) -> tuple[Rule, ...]:
+def compile_patterns(patterns: Iterable[str], where: str = "strip", timeout: float = 0.5) -> tuple[Matcher, ...]:
     """Compile boilerplate or tag patterns the way config.yaml's rules are applied."""
     return tuple(compile_rule(p, f"{where}[{index}]", timeout) for index, p in enumerate(patterns))
 
@@ -196,7 +197,7 @@ _BUILTIN = tuple((re.compile(p, re.IGNORECASE | re.MULTILINE), needle) for p, ne
 
 def clean_description(
     raw: str | None,
-    patterns: Sequence[Rule] = (),
+    patterns: Sequence[Matcher] = (),
     *,
     plain: bool = False,
     warn: Warn | None = None,

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
-from feedtool.model import Episode, Listing
+from feedtool.model import Episode, Listing, Matcher
 from feedtool.normalize.text import Warn, clean_text
-from feedtool.patterns import Rule
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ class ParseContext:
 
     show_id: str
     location: str  # the URL or path the bytes came from; base for relative links
-    strip: tuple[Rule, ...] = ()  # the show's own boilerplate patterns
+    strip: tuple[Matcher, ...] = ()  # the show's own boilerplate patterns
     charset: str | None = None  # the HTTP Content-Type charset, if any
     warnings: list[str] = field(default_factory=list)
 
