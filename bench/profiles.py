@@ -14,15 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from feeds import synthetic_feed
-
 from feedtool.config import load
 from feedtool.fetch import Fetcher
 from feedtool.filters import parse_filter
 from feedtool.publish import Publisher, RenderCache, feed_url
 from feedtool.refresh import refresh_source
 from feedtool.store import Store
+from feedtool.testing.feeds import podcast
 
 
 def show(title: str, profile: cProfile.Profile, lines: int = 14) -> None:
@@ -35,7 +33,7 @@ def show(title: str, profile: cProfile.Profile, lines: int = 14) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(temporary)
-        (work / "feed.xml").write_bytes(synthetic_feed(2000))
+        (work / "feed.xml").write_bytes(podcast(2000))
         (work / "config.yaml").write_text(
             f"shows:\n  show:\n    sources: [{{rss: {work / 'feed.xml'}}}]\n"
             "    tags: {open-models: {match: ['open weights?']}}\n"

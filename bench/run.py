@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import functools
 import gc
-import http.server
 import os
 import platform
 import re
@@ -37,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -50,15 +48,15 @@ from typing import Any
 
 import feedparser
 
-sys.path.insert(0, str(Path(__file__).parent))
-from feeds import synthetic_feed
-
 from feedtool.config import Config, ShowConfig, SourceConfig, TagRule, load
 from feedtool.filters import parse_filter
-from feedtool.model import Enclosure, Episode, Listing, ShowInfo, SourceKind
+from feedtool.model import Enclosure, Episode, Listing, ShowInfo
 from feedtool.publish import Publisher, RenderCache, feed_url
 from feedtool.refresh import refresh
 from feedtool.store import FetchMeta, Store
+from feedtool.testing import servers
+from feedtool.testing.feeds import podcast
+from feedtool.testing.servers import FEEDTOOL_APP
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,43 +98,13 @@ def median_time(action: Callable[[], Any], repeats: int, setup: Callable[[], Any
     return statistics.median(times)
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Upstream(_Quiet):
-    """Serves files with an ETag and answers If-None-Match with 304."""
-
-    def do_GET(self) -> None:
-        path = Path(self.directory) / self.path.lstrip("/").split("?")[0]
-        body = path.read_bytes()
-        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
-        if self.server.etags and self.headers.get("If-None-Match") == etag:  # type: ignore[attr-defined]
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(body)))
-        if self.server.etags:  # type: ignore[attr-defined]
-            self.send_header("ETag", etag)
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @contextlib.contextmanager
-def upstream(folder: Path, etags: bool = True) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Upstream, directory=str(folder)))
-    server.etags = etags  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def upstream(body: bytes, etags: bool = True) -> Iterator[str]:
+    """The feed at /feed.xml on a loopback server (with an ETag, answering If-None-Match
+    with 304); yield its URL."""
+    with servers.upstream() as server:
+        server.serve("/feed.xml", body, etag=etags)
+        yield server.url("/feed.xml")
 
 
 def write_config(folder: Path, sources: dict[str, str], extra: str = "") -> Path:
@@ -151,12 +119,11 @@ def write_config(folder: Path, sources: dict[str, str], extra: str = "") -> Path
 
 def bench_refresh(work: Path, episodes: int, repeats: int) -> None:
     print(f"\n## Refresh ({episodes} episodes, medians of {repeats})\n", flush=True)
-    body = synthetic_feed(episodes)
-    (work / "feed.xml").write_bytes(body)
+    body = podcast(episodes)
     baseline = median_time(lambda: feedparser.parse(body), repeats)
     tags = "    tags: {open-models: {match: ['open weights?']}}\n"
-    with upstream(work) as base:
-        config = load(write_config(work, {"show": f"{base}/feed.xml"}, tags))
+    with upstream(body) as url:
+        config = load(write_config(work, {"show": url}, tags))
 
         def fresh_store() -> None:
             for suffix in ("", "-wal", "-shm"):
@@ -170,8 +137,8 @@ def bench_refresh(work: Path, episodes: int, repeats: int) -> None:
                    "<= 0.15 of baseline", ours / baseline <= 0.15))  # fmt: skip
         not_modified = median_time(run, max(repeats, 5))
         report(Row("refresh answered 304", not_modified * 1000, "ms", target="< 20 ms", met=not_modified < 0.02))
-    with upstream(work, etags=False) as base:
-        config = load(write_config(work, {"show": f"{base}/feed.xml"}, tags))
+    with upstream(body, etags=False) as url:
+        config = load(write_config(work, {"show": url}, tags))
         run_same = functools.partial(lambda: refresh(config))
         run_same()  # the first fetch from this URL stores the content hash
         same = median_time(run_same, max(repeats, 5))
@@ -200,30 +167,11 @@ def app(environ, start_response):
 
 @contextlib.contextmanager
 def gunicorn(target: str, env: dict[str, str], log: Path, workers: int = 2) -> Iterator[tuple[str, int]]:
-    gunicorn_exe = str(Path(sys.executable).with_name("gunicorn"))
-    with log.open("wb") as stream:
-        server = subprocess.Popen(
-            [gunicorn_exe, "--workers", str(workers), "--bind", "127.0.0.1:0", target],
-            env={**os.environ, **env},
-            stdout=stream,
-            stderr=subprocess.STDOUT,
-            cwd=log.parent,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"))
-            booted = len(re.findall(r"Booting worker", log.read_text(errors="replace")))
-            if found and booted >= workers:
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(log.read_text())
-        time.sleep(0.5)
-        yield found.group(1), server.pid
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    """gunicorn serving ``target``; yield its base URL and master's pid once every worker has booted."""
+    # no probe request: the first request to a worker is one of the figures
+    with servers.gunicorn(target, log, env=env, workers=workers, cwd=log.parent, probe=None) as server:
+        time.sleep(0.5)  # let every worker finish importing the app before anything is timed
+        yield server.base, server.pid
 
 
 def load_test(url: str, requests: int, clients: int, headers: dict[str, str] | None = None) -> tuple[float, int]:
@@ -250,11 +198,11 @@ def load_test(url: str, requests: int, clients: int, headers: dict[str, str] | N
 def bench_serving(work: Path, episodes: int, requests: int, repeats: int) -> None:
     print(f"\n## Serving ({episodes}-episode show, gunicorn, 2 workers, {requests} requests from 8 clients)\n",
           flush=True)  # fmt: skip
-    (work / "feed.xml").write_bytes(synthetic_feed(episodes))
+    (work / "feed.xml").write_bytes(podcast(episodes))
     config_path = write_config(work, {"show": str(work / "feed.xml")}, "    tags: {open-models: {match: ['open']}}\n")
     assert refresh(load(config_path)).ok
     path = "/feeds/show.rss?min_duration=60"
-    with gunicorn("feedtool.web:create_app()", {"FEEDTOOL_CONFIG": str(config_path)}, work / "gunicorn.log") as (
+    with gunicorn(FEEDTOOL_APP, {"FEEDTOOL_CONFIG": str(config_path)}, work / "gunicorn.log") as (
         base,
         _,
     ):
@@ -304,7 +252,7 @@ def populate(store: Store, shows: int, per_show: int) -> list[ShowConfig]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     configs = []
     for s in range(shows):
-        source = SourceConfig(SourceKind.RSS, f"https://bench.example/{s}.xml")
+        source = SourceConfig("rss", f"https://bench.example/{s}.xml")
         show = ShowConfig(f"show-{s}", (source,))
         episodes = [
             Episode(
@@ -355,7 +303,7 @@ def bench_scale(work: Path, shows: int, per_show: int, repeats: int) -> None:
                target="< 30 ms", met=seconds < 0.03))  # fmt: skip
     report(Row(f"query + render, newest 100 of {per_show}", newest * 1000, "ms", target="< 30 ms",
                met=newest < 0.03))  # fmt: skip
-    with gunicorn("feedtool.web:create_app()", {"FEEDTOOL_CONFIG": str(config_path)}, work / "scale.log", 1) as (
+    with gunicorn(FEEDTOOL_APP, {"FEEDTOOL_CONFIG": str(config_path)}, work / "scale.log", 1) as (
         base,
         master,
     ):
@@ -413,7 +361,7 @@ def bench_growth(work: Path, sizes: list[int], repeats: int) -> None:
     for size in sizes:
         folder = work / f"growth-{size}"
         folder.mkdir()
-        (folder / "feed.xml").write_bytes(synthetic_feed(size))
+        (folder / "feed.xml").write_bytes(podcast(size))
         times[size] = _growth_step(load(write_config(folder, {"show": str(folder / "feed.xml")})), repeats)
         report(Row(f"refresh, {size} episodes", times[size][0] * 1000, "ms"))
         report(Row(f"render, {size} episodes", times[size][1] * 1000, "ms"))
@@ -436,7 +384,7 @@ def _many_shows(folder: Path, shows: int, per_show: int, big: int) -> Path:
     started = time.perf_counter()
     with Store(store_path) as store:
         populate(store, shows, per_show)
-        source = SourceConfig(SourceKind.RSS, "https://bench.example/big.xml")
+        source = SourceConfig("rss", "https://bench.example/big.xml")
         show = ShowConfig("big", (source,))
         start = datetime(2020, 1, 1, tzinfo=UTC)
         episodes = [
@@ -481,7 +429,7 @@ def bench_index(work: Path, shows: int, big: int, repeats: int) -> None:
     many_time = statistics.median(t[1] for t in times)
     report(Row(f"index page of {shows:,} shows, rendered (no cache)", many_time, "s", few_time,
                f"{shows // 10:,} shows", "<= 12 (linear)", many_time / few_time <= 12))  # fmt: skip
-    with gunicorn("feedtool.web:create_app()", {"FEEDTOOL_CONFIG": str(many_path)}, work / "index.log", 1) as (
+    with gunicorn(FEEDTOOL_APP, {"FEEDTOOL_CONFIG": str(many_path)}, work / "index.log", 1) as (
         base,
         _,
     ):
@@ -517,7 +465,7 @@ def _update_listing(size: int, edit: int) -> Listing:
 
 def bench_updates(work: Path, sizes: list[int], repeats: int) -> None:
     print(f"\n## Updating stored episodes (every description changed; medians of {repeats})\n", flush=True)
-    source = SourceConfig(SourceKind.RSS, "https://bench.example/updated.xml")
+    source = SourceConfig("rss", "https://bench.example/updated.xml")
     show = ShowConfig("updated", (source,), tags=(TagRule("open-models", (re.compile("open models"),)),))
     inserts: dict[int, list[float]] = {size: [] for size in sizes}
     updates: dict[int, list[float]] = {size: [] for size in sizes}

@@ -1,7 +1,9 @@
 """config.yaml -> a validated, frozen Config; every problem reported with its location.
 
 The whole file is checked before anything runs, and all problems are reported at
-once, e.g. ``shows.interconnects.sources[1]: unknown source kind 'rsss'``.
+once, e.g. ``shows.interconnects.sources[1]: unknown source kind 'rsss'``. A source
+is checked by its kind (``feedtool.sources.KINDS``): which options it takes, their
+defaults, and what a location of that kind must look like.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,26 +24,29 @@ import yaml
 from feedtool.errors import ConfigError, FilterError
 from feedtool.filters import PARAMS as _FILTER_KEYS
 from feedtool.filters import Filter, parse_filter
-from feedtool.model import ShowInfo, SourceKind
+from feedtool.model import ShowInfo
+from feedtool.sources import KINDS, Kind
 
 ENV_VAR = "FEEDTOOL_CONFIG"
 DEFAULT_PATH = "config.yaml"
-DEFAULT_RADIONET_API = "https://prod.radio-api.net"
 
+#: Control characters (C0 but tab and line breaks, DEL, C1), surrogates, U+FFFE, U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _TAG_FIELDS = ("title", "description")
 _SHOW_INFO_KEYS = ("description", "link", "language", "image", "author", "categories", "explicit")
-_SIZE = re.compile(r"(\d+)\s*(b|kb|mb|gb)?", re.IGNORECASE)
+_SIZE = re.compile(r"(\d{1,15})\s*(b|kb|mb|gb)?", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
 
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """One source listing of a show: its kind and where to read it."""
+    """One source listing of a show: its kind, where to read it, and its kind's options."""
 
-    kind: SourceKind
+    kind: str  # a key of feedtool.sources.KINDS
     location: str  # an http(s) URL, or an absolute local path
-    api: str | None = None  # radionet only: the radio-api.net base for paging
+    #: The options the kind takes (defaults filled in), e.g. radionet's {"api": URL}.
+    options: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def is_url(self) -> bool:
@@ -164,7 +170,16 @@ class _DuplicateKey(Exception):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys instead of keeping the last one."""
+    """A safe loader that refuses duplicate keys instead of keeping the last one, and
+    numbers too long to read (int() refuses more than 4,300 digits) with their line."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number of {len(str(node.value)):,} characters is too long", node.start_mark
+            ) from exc
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -175,6 +190,9 @@ class _StrictLoader(yaml.SafeLoader):
                 raise _DuplicateKey(f"line {line}: duplicate key {key!r}")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 
 
 class _Reader:
@@ -206,7 +224,26 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             self.problem(where, f"expected a non-empty string, got {_kind(value)}")
             return None
+        if not self.printable(value, where):
+            return None
         return value.strip()
+
+    def printable(self, value: str, where: str) -> bool:
+        """Whether a string can go into a feed: no control characters (tab and line
+        breaks aside) and nothing XML forbids, which YAML's escapes can write."""
+        found = _UNPRINTABLE.search(value)
+        if found is None:
+            return True
+        char = found.group()
+        kind = (
+            "the control character"
+            if unicodedata.category(char) == "Cc"
+            else "the lone surrogate"
+            if unicodedata.category(char) == "Cs"
+            else "the non-character"
+        )
+        self.problem(where, f"contains {kind} U+{ord(char):04X} at position {found.start() + 1}")
+        return False
 
     def number(self, value: Any, where: str, default: float, low: float, high: float) -> float:
         if value is None:
@@ -367,6 +404,8 @@ class _Reader:
     def show_info(self, section: dict[str, Any], where: str) -> ShowInfo:
         categories = []
         for index, text in enumerate(self.strings(section.get("categories"), f"{where}.categories")):
+            if not self.printable(text, f"{where}.categories[{index}]"):
+                continue
             parts = tuple(p.strip() for p in text.split("/") if p.strip())
             if not 1 <= len(parts) <= 2:
                 self.problem(
@@ -390,13 +429,15 @@ class _Reader:
 
     def sources(self, data: Any, where: str) -> tuple[SourceConfig, ...]:
         if data is None or data == []:
-            self.problem(where, "missing: list at least one source (rss, radionet or listing)")
+            *others, last = KINDS
+            names = f"{', '.join(others)} or {last}" if others else last
+            self.problem(where, f"missing: list at least one source ({names})")
             return ()
         if not isinstance(data, list):
             self.problem(where, f"expected a list, got {_kind(data)}")
             return ()
         sources = []
-        seen: set[tuple[SourceKind, str]] = set()
+        seen: set[tuple[str, str]] = set()
         for index, item in enumerate(data):
             source = self.source(item, f"{where}[{index}]")
             if source is None:
@@ -409,34 +450,51 @@ class _Reader:
 
     def source(self, data: Any, where: str) -> SourceConfig | None:
         if not isinstance(data, dict) or not data:
-            self.problem(where, f"expected a mapping such as {{rss: URL}}, got {_kind(data)}")
+            self.problem(where, f"expected a mapping such as {{{next(iter(KINDS))}: URL}}, got {_kind(data)}")
             return None
-        kinds = {k.key: k for k in SourceKind}
-        named = [key for key in data if key in kinds]
+        named = [key for key in data if key in KINDS]
+        # option name -> the kinds that take it
+        owners: dict[str, list[str]] = {}
+        for each in KINDS.values():
+            for option in each.options:
+                owners.setdefault(option.name, []).append(each.key)
         for key in data:
-            if key not in kinds and key != "api":
-                self.problem(where, f"unknown source kind {key!r} (expected one of: rss, radionet, listing)")
+            if key not in KINDS and key not in owners:
+                self.problem(where, f"unknown source kind {key!r} (expected one of: {', '.join(KINDS)})")
         if len(named) != 1:
             if len(named) > 1:
                 self.problem(where, f"one kind per source, got {', '.join(named)}")
             return None
-        kind = kinds[named[0]]
-        location = self.location(data[named[0]], f"{where}.{kind.key}")
-        api = None
-        if "api" in data:
-            if kind is not SourceKind.RADIONET:
-                self.problem(f"{where}.api", "only radionet sources take an api URL")
-            api = self.url(data["api"], f"{where}.api")
-        elif kind is SourceKind.RADIONET:
-            api = DEFAULT_RADIONET_API
+        kind = KINDS[named[0]]
+        location = self.location(data[kind.key], f"{where}.{kind.key}")
+        options = self.options(kind, data, owners, where)
         if location is None:
             return None
-        if kind is SourceKind.RADIONET and location.startswith("http") and not radionet_slug(location):
-            self.problem(
-                f"{where}.radionet", f"{location!r} is not a podcast page such as https://www.radio.net/podcast/<slug>"
-            )
+        problem = kind.check(location)
+        if problem is not None:
+            self.problem(f"{where}.{kind.key}", problem)
             return None
-        return SourceConfig(kind=kind, location=location, api=api)
+        return SourceConfig(kind=kind.key, location=location, options=options)
+
+    def options(self, kind: Kind, data: dict[str, Any], owners: dict[str, list[str]], where: str) -> dict[str, str]:
+        """The options a source of this kind takes, checked, defaults filled in."""
+        for key in data:
+            if key in owners and kind.option(key) is None:
+                other = KINDS[owners[key][0]].option(key)
+                assert other is not None
+                self.problem(f"{where}.{key}", f"only {' and '.join(owners[key])} sources take {other.label}")
+        options = {}
+        for option in kind.options:
+            here = f"{where}.{option.name}"
+            if option.name not in data:
+                value = option.default
+            elif option.type == "url":
+                value = self.url(data[option.name], here)
+            else:
+                value = self.string(data[option.name], here)
+            if value is not None:
+                options[option.name] = value
+        return options
 
     def location(self, value: Any, where: str) -> str | None:
         text = self.string(value, where)
@@ -488,20 +546,24 @@ class _Reader:
             if section is None:
                 continue
             show = self.string(section.get("show"), f"{where}.show")
-            if show is None:
+            if section.get("show") is None:
                 self.problem(f"{where}.show", "missing: name the show this feed filters")
-            elif show not in shows:
+            elif show is not None and show not in shows:
                 self.problem(f"{where}.show", f"unknown show {show!r}")
             raw_filter = section.get("filter")
             flt = Filter()
             if raw_filter is not None and not isinstance(raw_filter, dict):
                 self.problem(f"{where}.filter", f"expected a mapping of filter parameters, got {_kind(raw_filter)}")
             elif raw_filter:
-                for key in raw_filter:
+                printable = True
+                for key, value in raw_filter.items():
                     if key not in _FILTER_KEYS:
                         self.problem(f"{where}.filter.{key}", "unknown filter parameter")
+                    # Filter values end up in feed titles, as "(search: ...)".
+                    texts = [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
+                    printable = all([self.printable(t, f"{where}.filter.{key}") for t in texts]) and printable
                 try:
-                    flt = parse_filter(raw_filter)
+                    flt = parse_filter(raw_filter) if printable else Filter()
                 except FilterError as exc:
                     self.problem(f"{where}.filter.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
             if show is not None:
@@ -513,12 +575,6 @@ class _Reader:
                     filter=flt,
                 )
         return feeds
-
-
-def radionet_slug(url: str) -> str | None:
-    """The podcast slug in a radio.net page URL (/podcast/<slug>), if any."""
-    match = re.search(r"/podcast/([^/?#]+)", urlsplit(url).path)
-    return match.group(1) if match else None
 
 
 def _kind(value: Any) -> str:

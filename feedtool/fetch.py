@@ -5,7 +5,8 @@ request at a time per host, retries with exponential backoff and jitter, Retry-A
 honoured up to a cap. Bounded: connect and read timeouts, an overall deadline per
 source (retries and waits included), at most 5 redirects, and a size limit counted
 on the decompressed body while it streams, so a huge or gzip-bomb body is never
-held whole.
+held whole. A request still running at its deadline has its connection cut, and its
+host stays held until it has really ended.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import email.utils
 import hashlib
 import logging
 import random
+import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
 
 from feedtool import HOMEPAGE, __version__
 from feedtool.config import FetchConfig
@@ -61,18 +66,103 @@ class HostLimiter:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    @contextmanager
-    def hold(self, url: str, timeout: float) -> Iterator[None]:
-        """Wait (at most timeout seconds) for the host of url, and hold it."""
+    def acquire(self, url: str, timeout: float) -> Callable[[], None]:
+        """Wait (at most timeout seconds) for the host of url; return what releases it.
+
+        The release may be called from another thread: the one whose request ends last.
+        """
         host = (urlsplit(url).hostname or "").lower()
         with self._guard:
             lock = self._locks.setdefault(host, threading.Lock())
         if not lock.acquire(timeout=max(timeout, 0)):
             raise FetchError(f"gave up waiting for another request to {host} to finish")
+        return lock.release
+
+    @contextmanager
+    def hold(self, url: str, timeout: float) -> Iterator[None]:
+        """Wait (at most timeout seconds) for the host of url, and hold it."""
+        release = self.acquire(url, timeout)
         try:
             yield
         finally:
-            lock.release()
+            release()
+
+
+class _Connections:
+    """The connections one request attempt uses, so that it can be cut off at its deadline."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connections: list[urllib3.connection.HTTPConnection] = []
+        self._cut = False
+
+    def track(self, connection: urllib3.connection.HTTPConnection) -> None:
+        with self._lock:
+            if self._cut:
+                _shut(connection)  # it connected after the deadline: cut it at once
+            else:
+                self._connections.append(connection)
+
+    def cut(self) -> None:
+        """Shut every connection of the attempt: a read blocked on one returns at once."""
+        with self._lock:
+            self._cut = True
+            for connection in self._connections:
+                _shut(connection)
+
+
+def _shut(connection: urllib3.connection.HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with suppress(OSError):
+            # The plain socket's shutdown, also under TLS: the worker thread owns the TLS state.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+#: The attempt that the current worker thread runs, read by the connections it opens.
+_current = threading.local()
+
+
+def _track(connection: urllib3.connection.HTTPConnection) -> None:
+    attempt: _Connections | None = getattr(_current, "attempt", None)
+    if attempt is not None:
+        attempt.track(connection)
+
+
+class _HTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _track(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _track(self)  # a kept-alive connection is reused without connect()
+        super().request(*args, **kwargs)
+
+
+class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _track(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _track(self)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, with connections that a deadline can cut."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 class _Retry(Exception):
@@ -91,6 +181,8 @@ class Fetcher:
         self.limiter = limiter or HostLimiter()
         self.session = requests.Session()
         self.session.max_redirects = MAX_REDIRECTS
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, _Adapter())
         self.session.headers.update({"User-Agent": config.user_agent or USER_AGENT, "Accept-Encoding": "gzip"})
 
     def close(self) -> None:
@@ -112,10 +204,10 @@ class Fetcher:
         while True:
             attempt += 1
             try:
-                with self.limiter.hold(location, self.config.deadline * HOST_QUEUE):
-                    if deadline is None:
-                        deadline = time.monotonic() + self.config.deadline
-                    return self._attempt(location, headers, deadline)
+                release = self.limiter.acquire(location, self.config.deadline * HOST_QUEUE)
+                if deadline is None:
+                    deadline = time.monotonic() + self.config.deadline
+                return self._attempt(location, headers, deadline, release)
             except _Retry as problem:
                 assert deadline is not None
                 remaining = deadline - time.monotonic()
@@ -127,30 +219,55 @@ class Fetcher:
                 log.info("%s: %s; retrying in %.1f s", location, problem, wait)
                 time.sleep(wait)
 
-    def _attempt(self, url: str, headers: dict[str, str], deadline: float) -> Response:
+    def _attempt(self, url: str, headers: dict[str, str], deadline: float, release: Callable[[], None]) -> Response:
         """One request, run in a helper thread so the deadline holds even while
-        a server trickles its headers one byte at a time."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise FetchError(f"no answer within the deadline of {self.config.deadline:g} s")
+        a server trickles its headers one byte at a time.
+
+        The helper thread releases the host (``release``) when its request has ended:
+        at the deadline its connection is cut, but until the thread has let go of it,
+        the next request to that host waits (one request per host at a time).
+        """
         outcome: list[Response | BaseException] = []
-        worker = threading.Thread(
-            target=self._run, args=(url, headers, deadline, outcome), daemon=True, name=f"fetch {url}"
-        )
-        worker.start()
+        connections = _Connections()
+        try:
+            if deadline - time.monotonic() <= 0:
+                raise FetchError(f"no answer within the deadline of {self.config.deadline:g} s")
+            worker = threading.Thread(
+                target=self._run,
+                args=(url, headers, deadline, connections, release, outcome),
+                daemon=True,
+                name=f"fetch {url}",
+            )
+            worker.start()
+        except BaseException:
+            release()
+            raise
         worker.join(max(deadline - time.monotonic(), 0))
         if not outcome:
+            connections.cut()
             raise FetchError(f"no complete answer within the deadline of {self.config.deadline:g} s")
         result = outcome[0]
         if isinstance(result, BaseException):
             raise result
         return result
 
-    def _run(self, url: str, headers: dict[str, str], deadline: float, outcome: list[Any]) -> None:
+    def _run(
+        self,
+        url: str,
+        headers: dict[str, str],
+        deadline: float,
+        connections: _Connections,
+        release: Callable[[], None],
+        outcome: list[Any],
+    ) -> None:
+        _current.attempt = connections
         try:
             outcome.append(self._request(url, headers, deadline))
         except BaseException as exc:  # handed to the waiting thread, which raises it
             outcome.append(exc)
+        finally:
+            _current.attempt = None
+            release()
 
     def _request(self, url: str, headers: dict[str, str], deadline: float) -> Response:
         remaining = max(deadline - time.monotonic(), 0.01)
@@ -192,7 +309,13 @@ class Fetcher:
     def _read_body(self, response: requests.Response, deadline: float) -> tuple[bytes, str]:
         limit = self.config.max_bytes
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
+        # isascii: str.isdigit() also accepts '²', which int() refuses.
+        if (
+            declared.isascii()
+            and declared.isdigit()
+            and int(declared) > limit
+            and "Content-Encoding" not in response.headers
+        ):
             raise FetchError(f"the body ({int(declared):,} bytes) is larger than the limit of {limit:,} bytes")
         chunks = []
         size = 0
@@ -241,13 +364,13 @@ def _backoff(attempt: int) -> float:
 def _retry_after(value: str | None, cap: float) -> float | None:
     """Seconds a Retry-After header asks for (delta or HTTP date), capped; None if absent.
 
-    >>> _retry_after("7", 60), _retry_after("600", 60), _retry_after(None, 60)
-    (7.0, 60.0, None)
+    >>> _retry_after("7", 60), _retry_after("600", 60), _retry_after(None, 60), _retry_after("²", 60)
+    (7.0, 60.0, None, None)
     """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(min(float(value), cap))
     try:
         moment = email.utils.parsedate_to_datetime(value)

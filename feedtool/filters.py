@@ -20,6 +20,9 @@ from feedtool.normalize import parse_duration, slugify
 
 MAX_LIMIT = 1000
 MAX_PATTERN = 500
+#: Each word of ``q`` is one SQL condition; SQLite refuses expressions nested deeper
+#: than 1,000, and no search needs more words than this.
+MAX_WORDS = 50
 
 #: RSSHub's regular-expression parameters, in the order they are documented.
 REGEX_PARAMS = (
@@ -137,7 +140,8 @@ def _format_time(moment: datetime) -> str:
     moment = moment.astimezone(UTC)
     if moment.time() == datetime.min.time():
         return moment.date().isoformat()
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime: strftime writes the year 1 as '1', which no parser reads.
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def combine(filters: Iterable[Filter]) -> Filter:
@@ -202,7 +206,7 @@ def parse_filter(params: Mapping[str, ParamValue | None]) -> Filter:
     return Filter(
         tags=_parse_tags("tag", values.get("tag", [])),
         exclude_tags=_parse_tags("exclude_tag", values.get("exclude_tag", [])),
-        words=tuple(dict.fromkeys(w.casefold() for v in values.get("q", []) for w in v.split())),
+        words=_parse_words("q", values.get("q", [])),
         since=_parse_time("since", _last(values.get("since")), end_of_day=False),
         until=_parse_time("until", _last(values.get("until")), end_of_day=True),
         min_duration=_parse_seconds("min_duration", _last(values.get("min_duration"))),
@@ -242,9 +246,17 @@ def _parse_tags(param: str, values: list[str]) -> tuple[str, ...]:
                 continue
             tag = slugify(part)
             if not tag:
-                raise FilterError(param, part, "tag names: letters, digits and hyphens")
+                raise FilterError(param, _shorten(part), "tag names: letters, digits and hyphens")
             tags.append(tag)
     return tuple(dict.fromkeys(tags))
+
+
+def _parse_words(param: str, values: list[str]) -> tuple[str, ...]:
+    words = tuple(dict.fromkeys(w.casefold() for v in values for w in v.split()))
+    if len(words) > MAX_WORDS:
+        shown = " ".join(words[:5]) + " …"
+        raise FilterError(param, shown, f"at most {MAX_WORDS} words ({len(words)} given)")
+    return words
 
 
 def _parse_time(param: str, value: str | None, *, end_of_day: bool) -> datetime | None:
@@ -254,12 +266,16 @@ def _parse_time(param: str, value: str | None, *, end_of_day: bool) -> datetime 
     try:
         if len(value) == 10:
             day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-            # An 'until' day includes that whole day.
-            return day + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else day
+            # An 'until' day includes that whole day (computed in place: the day after
+            # 9999-12-31 does not exist).
+            return day.replace(hour=23, minute=59, second=59, microsecond=999999) if end_of_day else day
         moment = datetime.fromisoformat(value.replace(" ", "+") if "T" in value else value)
     except ValueError as exc:
-        raise FilterError(param, value, accepted) from exc
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        raise FilterError(param, _shorten(value), accepted) from exc
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-23:59 is in the year 10000
+        raise FilterError(param, _shorten(value), "a time from 0001-01-01 to 9999-12-31 UTC") from exc
 
 
 def _parse_seconds(param: str, value: str | None) -> int | None:
@@ -269,16 +285,24 @@ def _parse_seconds(param: str, value: str | None) -> int | None:
         return 0
     seconds = parse_duration(value)
     if seconds is None:
-        raise FilterError(param, value, "seconds, or a duration such as 90m, 1h30m, 1:30:00")
+        raise FilterError(param, _shorten(value), "seconds, or a duration such as 90m, 1h30m, 1:30:00")
     return seconds
 
 
 def _parse_int(param: str, value: str | None, low: int, high: int) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise FilterError(param, value, f"a whole number from {low} to {high}")
-    return int(value)
+    # isdecimal, not isdigit: int() refuses '²' and '①', which isdigit accepts; and
+    # int() refuses more than 4,300 digits, so longer numbers are out of range unread.
+    digits = value.lstrip("0")
+    if not value.isdecimal() or len(digits) > len(str(high)) or not low <= int(digits or "0") <= high:
+        raise FilterError(param, _shorten(value), f"a whole number from {low} to {high}")
+    return int(digits or "0")
+
+
+def _shorten(value: str) -> str:
+    """A value as quoted back in an error: a 5,000-digit number is not repeated."""
+    return value if len(value) <= 40 else value[:40] + "…"
 
 
 def _parse_bool(param: str, values: list[str] | None) -> bool:

@@ -255,7 +255,7 @@ def _item(item: etree._Element, number: int, guids: dict[str, str], enclosures: 
         )
     for tag in ("episode", "season"):
         number_text = _text(item, f"itunes:{tag}")
-        if number_text is not None and not (number_text.isdigit() and int(number_text) > 0):
+        if number_text is not None and not (_is_number(number_text) and int(number_text) > 0):
             yield Problem("error", f"item-{tag}", where, f"<itunes:{tag}> {number_text!r} is not a positive integer")
 
 
@@ -279,5 +279,14 @@ def _enclosure(item: etree._Element, where: str, enclosures: dict[str, str]) -> 
         yield Problem("error", "item-enclosure", where, f"<enclosure> type {kind!r} is not audio or video")
     elif kind not in APPLE_TYPES:
         yield Problem("warning", "item-enclosure", where, f"<enclosure> type {kind!r} does not play in Apple Podcasts")
-    if not length.isdigit():
+    if not _is_number(length):
         yield Problem("error", "item-enclosure", where, f"<enclosure> length {length!r} is not a number of bytes")
+
+
+def _is_number(text: str) -> bool:
+    """Whether text is a whole number in ASCII digits, short enough to read.
+
+    >>> _is_number("12"), _is_number("²"), _is_number("9" * 5000)
+    (True, False, False)
+    """
+    return text.isascii() and text.isdigit() and len(text) <= 20

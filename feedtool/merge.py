@@ -4,7 +4,7 @@ Within one source, items are distinct unless they share a GUID. Across the sourc
 of one show, the same episode is recognized by, in order: the GUID; the enclosure
 URL without tracking parameters; the normalized title with dates at most a day
 apart. Each field is then taken from the most precise source that has it
-(``SourceKind`` ranks them), and an episode's GUID never changes once stored.
+(the source kind's ``rank``), and an episode's GUID never changes once stored.
 """
 
 from __future__ import annotations

@@ -8,25 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import IntEnum
-
-
-class SourceKind(IntEnum):
-    """Kinds of source listing; the value ranks how precise a source's fields are.
-
-    When one episode is seen in several sources, each field is taken from the most
-    precise source that has it: an RSS feed's exact ``itunes:duration`` beats a
-    listing page's "9 mins.".
-    """
-
-    LISTING = 1
-    RADIONET = 2
-    RSS = 3
-
-    @property
-    def key(self) -> str:
-        """The name used in config.yaml."""
-        return self.name.lower()
 
 
 @dataclass(frozen=True)
@@ -160,7 +141,7 @@ class SourceState:
     """What the store remembers of a source between refreshes."""
 
     show_id: str
-    kind: SourceKind
+    kind: str  # the source kind's key in config.yaml, e.g. "rss"
     location: str
     last_attempt: datetime | None = None
     last_success: datetime | None = None

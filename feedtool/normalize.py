@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 #: Durations above this are not believed: no episode lasts more than a week.
 MAX_DURATION = 7 * 24 * 3600
+#: Longer duration texts are not read: int() refuses more than 4,300 digits, and the
+#: longest real form ("1 Stunde 23 Minuten und 45 Sekunden") is far shorter.
+_MAX_DURATION_TEXT = 100
+#: Numbers with more digits than this are not believed (and not read).
+_MAX_DIGITS = 15
 #: Titles longer than this are cut, with a warning.
 MAX_TITLE = 1000
 #: Descriptions longer than this (in characters of HTML) are cut, with a warning.
@@ -59,7 +64,7 @@ def parse_duration(text: str | None) -> int | None:
     if text is None:
         return None
     value = text.strip()
-    if not value:
+    if not value or len(value) > _MAX_DURATION_TEXT:
         return None
     seconds: int | None = None
     if m := _CLOCK.fullmatch(value):
@@ -139,7 +144,10 @@ def parse_date(text: str | None) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 is in the year 10000
+        parsed = datetime.max.replace(tzinfo=UTC)  # out of range, below
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         log.warning("date out of range, ignored: %r", value[:100])
         return None
@@ -373,7 +381,8 @@ def clean_description(raw: str | None, patterns: Sequence[re.Pattern[str]] = (),
         log.warning("description of %d characters cut to %d", len(raw), MAX_DESCRIPTION)
         raw = raw[:MAX_DESCRIPTION]
     raw = xml_safe(raw)
-    markup = text_to_html(raw) if plain or not is_html(raw) else sanitize_html(raw)
+    # Again after sanitizing: it decodes references, and '&#1;' becomes U+0001.
+    markup = text_to_html(raw) if plain or not is_html(raw) else xml_safe(sanitize_html(raw))
     markup = strip_boilerplate(markup, patterns)
     return markup or None
 
@@ -387,13 +396,8 @@ def parse_positive_int(text: str | None) -> int | None:
     >>> parse_positive_int(" 12 "), parse_positive_int("0"), parse_positive_int("x")
     (12, None, None)
     """
-    if text is None:
-        return None
-    value = text.strip()
-    if not value.isdigit():
-        return None
-    number = int(value)
-    return number if 0 < number < 10**9 else None
+    number = _whole_number(text)
+    return number if number is not None and 0 < number < 10**9 else None
 
 
 def parse_length(text: str | None) -> int | None:
@@ -402,13 +406,22 @@ def parse_length(text: str | None) -> int | None:
     >>> parse_length("1234"), parse_length("0"), parse_length(""), parse_length("12.5MB")
     (1234, None, None, None)
     """
+    number = _whole_number(text)
+    return number if number is not None and 0 < number < 10**13 else None
+
+
+def _whole_number(text: str | None) -> int | None:
+    """Decimal digits (any script's, as int() reads them) as a number, else None.
+
+    isdecimal, not isdigit: isdigit also accepts '²' and '①', which int() refuses.
+    """
     if text is None:
         return None
     value = text.strip()
-    if not value.isdigit():
+    digits = value.lstrip("0")
+    if not value.isdecimal() or len(digits) > _MAX_DIGITS:
         return None
-    number = int(value)
-    return number if 0 < number < 10**13 else None
+    return int(digits or "0")
 
 
 def parse_explicit(text: str | None) -> bool | None:

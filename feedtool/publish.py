@@ -22,7 +22,7 @@ from feedtool.config import Config, FeedConfig
 from feedtool.filters import Filter, combine
 from feedtool.model import ShowInfo, SourceState
 from feedtool.normalize import html_to_text, xml_safe
-from feedtool.render import FeedDocument, Renderer, atom, html, jsonfeed, opml, rss
+from feedtool.render import FeedDocument, Renderer, atom, html, jsonfeed, opml, podcast_guid, rss
 from feedtool.store import Store
 
 FORMATS: dict[str, tuple[Renderer, str]] = {
@@ -157,6 +157,7 @@ class Publisher:
             info=info,
             episodes=episodes,
             updated=updated,
+            podcast_guid=podcast_guid(info, name, flt.query(), own_feed=name in self.config.shows),
         )
 
     def show_info(self, show_id: str) -> ShowInfo:

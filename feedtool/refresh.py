@@ -1,4 +1,4 @@
-"""Orchestration: for each source, fetch -> parse -> normalize/tag -> store.
+"""Orchestration: for each source, fetch -> parse and follow (by its kind) -> normalize/tag -> store.
 
 A failing source is recorded and reported; it never stops the others and never
 touches what is stored. Shows are refreshed concurrently (a small pool); the sources
@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from feedtool.config import Config, ShowConfig, SourceConfig, radionet_slug
+from feedtool.config import Config, ShowConfig, SourceConfig
 from feedtool.errors import LockedError, SourceError, StoreError
 from feedtool.fetch import Fetcher
-from feedtool.model import Listing, SourceKind
-from feedtool.sources import PARSERS, ParseContext, radionet
+from feedtool.sources import KINDS, ParseContext
 from feedtool.store import Counts, FetchMeta, Store
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ class SourceResult:
 
     def describe(self) -> str:
         """One line for people and logs."""
-        where = f"{self.show_id} {self.source.kind.key} {self.source.location}"
+        where = f"{self.show_id} {self.source.kind} {self.source.location}"
         if self.status == "failed":
             return f"{where}: failed: {self.error}"
         c = self.counts
@@ -145,7 +144,8 @@ def refresh_source(
             store.record_unchanged(show.id, source, meta)
             return SourceResult(show.id, source, "unchanged", moved_to=moved, seconds=time.monotonic() - started)
         context = ParseContext(show_id=show.id, location=response.url, strip=show.strip, charset=response.charset)
-        listing = _parse(source, response.body, context, fetcher)
+        # The kind parses the body and follows it (paging) through the same fetcher.
+        listing = KINDS[source.kind].read(response.body, context, source, lambda url: fetcher.get(url).body)
         meta = FetchMeta(response.etag, response.last_modified, digest, response.permanent_redirect)
         counts = store.apply_listing(show, source, listing, meta)
     except (SourceError, StoreError) as exc:
@@ -163,19 +163,6 @@ def refresh_source(
         moved_to=moved or listing.show.new_feed_url,
         seconds=time.monotonic() - started,
     )
-
-
-def _parse(source: SourceConfig, body: bytes, context: ParseContext, fetcher: Fetcher) -> Listing:
-    listing = PARSERS[source.kind](body, context)
-    if source.kind is SourceKind.RADIONET and source.is_url and source.api:
-        slug = radionet_slug(source.location)
-        if slug:
-
-            def fetch(url: str) -> bytes:
-                return fetcher.get(url).body
-
-            listing = radionet.page_through(listing, fetch, source.api, slug, context)
-    return listing
 
 
 def _failed(store: Store, show: ShowConfig, source: SourceConfig, error: str, started: float) -> SourceResult:

@@ -37,12 +37,12 @@ from feedtool.model import (
     Person,
     Show,
     ShowInfo,
-    SourceKind,
     SourceState,
     StoredEpisode,
     Transcript,
 )
 from feedtool.normalize import enclosure_key, html_to_text, strip_boilerplate, title_key
+from feedtool.sources import KINDS
 from feedtool.tags import description_text, tag_episode
 
 log = logging.getLogger(__name__)
@@ -310,14 +310,14 @@ class Store:
     def _source_id(self, show_id: str, source: SourceConfig) -> int:
         row = self.db.execute(
             "SELECT id FROM sources WHERE show_id = ? AND kind = ? AND location = ?",
-            (show_id, source.kind.key, source.location),
+            (show_id, source.kind, source.location),
         ).fetchone()
         if row is not None:
             return int(row[0])
         self._ensure_show(show_id)
         cursor = self.db.execute(
             "INSERT INTO sources (show_id, kind, location) VALUES (?, ?, ?)",
-            (show_id, source.kind.key, source.location),
+            (show_id, source.kind, source.location),
         )
         return int(cursor.lastrowid or 0)
 
@@ -328,7 +328,7 @@ class Store:
         """What the store remembers of a source (empty state for a new one)."""
         row = self.db.execute(
             f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE show_id = ? AND kind = ? AND location = ?",
-            (show_id, source.kind.key, source.location),
+            (show_id, source.kind, source.location),
         ).fetchone()
         if row is None:
             return SourceState(show_id=show_id, kind=source.kind, location=source.location)
@@ -371,7 +371,7 @@ class Store:
         with self.transaction():
             source_id = self._source_id(show.id, source)
             now = _now()
-            rank = int(source.kind)
+            rank = KINDS[source.kind].rank
             index, rows = self._index(show.id)
             new = updated = unchanged = 0
             for episode in listing.episodes:
@@ -764,7 +764,7 @@ _SOURCE_COLUMNS = (
 def _source_state(row: Sequence[Any]) -> SourceState:
     return SourceState(
         show_id=row[0],
-        kind=SourceKind[row[1].upper()],
+        kind=row[1],
         location=row[2],
         last_attempt=_stamp(row[3]),
         last_success=_stamp(row[4]),

@@ -144,7 +144,7 @@ def healthz() -> Response:
             sources.append(
                 {
                     "show": show.id,
-                    "kind": source.kind.key,
+                    "kind": source.kind,
                     "location": source.location,
                     "status": state.status if state else None,
                     "last_attempt": _iso(state.last_attempt if state else None),

@@ -13,19 +13,15 @@ changes, on purpose"), or UNEXPECTED.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import io
 import logging
 import re
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +31,7 @@ import podcastparser
 from feedtool.config import load
 from feedtool.lint import lint
 from feedtool.refresh import refresh
+from feedtool.testing import servers
 from feedtool.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,36 +107,18 @@ def default_feeds() -> list[Path]:
     return feeds
 
 
-@contextlib.contextmanager
-def _upstream(folder: Path) -> Iterator[str]:
-    """The feeds, served by a real HTTP server on 127.0.0.1."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def measure(feeds: Sequence[Path]) -> Report:
     report = Report()
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(temporary)
-        (work / "upstream").mkdir()
         names = {}
         for index, feed in enumerate(feeds):
             name = f"f{index:03d}-" + re.sub(r"[^a-z0-9]+", "-", feed.stem.lower()).strip("-")
             names[name] = feed
-            (work / "upstream" / f"{name}.xml").write_bytes(feed.read_bytes())
-        with _upstream(work / "upstream") as base:
+        with servers.upstream() as upstream:  # the feeds, served by a real HTTP server on 127.0.0.1
+            base = upstream.base
+            for name, feed in names.items():
+                upstream.serve(f"/{name}.xml", feed.read_bytes(), content_type="application/xml")
             config_path = work / "config.yaml"
             shows = "".join(f"  {name}:\n    sources: [{{rss: {base}/{name}.xml}}]\n" for name in names)
             config_path.write_text(f"base_url: https://feedtool.example\nshows:\n{shows}")

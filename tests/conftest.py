@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,16 +11,19 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from feedtool.testing import servers
+from feedtool.testing.servers import Upstream
 from feedtool.web import create_app
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
-@pytest.fixture(scope="session")
-def httpserver_listen_address() -> tuple[str, int]:
-    """Upstream test servers listen on loopback only."""
-    return ("127.0.0.1", 0)
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    """An HTTP upstream on 127.0.0.1 whose answers the test sets per path."""
+    with servers.upstream() as server:
+        yield server
 
 
 @pytest.fixture

@@ -18,25 +18,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
-FEED_HEAD = b"""<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
-<title>Hostile</title><link>https://hostile.example/</link><description>d</description>"""
+from feedtool.testing.feeds import feed, item
+from feedtool.testing.servers import running as serving
 
-
-def item(n: int, title: str | None = None, **extra: str) -> bytes:
-    parts = [
-        f"<title>{title or f'Episode {n}'}</title>",
-        f'<guid isPermaLink="false">h-{n}</guid>',
-        f'<enclosure url="https://cdn.hostile.example/{n}.mp3" length="1" type="audio/mpeg"/>',
-        *extra.values(),
-    ]
-    return f"<item>{''.join(parts)}</item>".encode()
-
-
-def feed(items: bytes) -> bytes:
-    return FEED_HEAD + items + b"</channel></rss>"
-
-
+#: A feed's opening, up to its first item: the start of the endless and inflating bodies.
+FEED_HEAD = feed(b"").removesuffix(b"</channel></rss>")
 GOOD = feed(item(1) + item(2))
 MAX_SLEEP = 20.0  # no behaviour lingers longer than this
 
@@ -122,17 +108,15 @@ class _Server(socketserver.ThreadingTCPServer):
 
 @contextmanager
 def running() -> Iterator[Upstream]:
+    """The hostile upstream on a free loopback port, for the ``with`` block."""
     upstream = Upstream()
     server = _Server(upstream)
     upstream.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield upstream
-    finally:
-        upstream.stopping.set()
-        server.shutdown()
-        server.server_close()
+    with serving(server):
+        try:
+            yield upstream
+        finally:
+            upstream.stopping.set()  # ends every sleeping behaviour before the server stops
 
 
 # --- behaviours ---------------------------------------------------------------------
@@ -235,24 +219,3 @@ def body(data: bytes, headers: dict[str, str] | None = None) -> Callable[[socket
         send(connection, 200, data, headers)
 
     return behave
-
-
-class Gauge:
-    """Counts requests in flight, and the most ever in flight at once."""
-
-    def __init__(self) -> None:
-        self.now = 0
-        self.most = 0
-        self._lock = threading.Lock()
-
-    def slow(self, upstream: Upstream, body: bytes, seconds: float) -> Callable[[socket.socket], None]:
-        def behave(connection: socket.socket) -> None:
-            with self._lock:
-                self.now += 1
-                self.most = max(self.most, self.now)
-            upstream.sleep(seconds)
-            with self._lock:
-                self.now -= 1
-            send(connection, 200, body)
-
-        return behave

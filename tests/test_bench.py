@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import GUNICORN
+from feedtool.testing.servers import GUNICORN
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -77,6 +77,27 @@ def test_episodes_usage_errors(runner: CliRunner, show: Path) -> None:
     assert "--since 'soon': expected a date YYYY-MM-DD" in result.output
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--until", "9999-12-31T23:59:59-23:59"),
+        ("--since", "0001-01-01T00:00:00+01:00"),
+        ("--limit", "\u00b2"),
+        ("--filter-time", "\u2460"),
+        ("--min-duration", "9" * 5000),
+        ("--q", " ".join(f"w{n}" for n in range(1000))),
+    ],
+    ids=["until", "since", "limit", "filter-time", "min-duration", "q"],
+)
+def test_overflowing_flags_are_usage_errors(runner: CliRunner, show: Path, flag: str, value: str) -> None:
+    """Regression (issue 9): these printed a traceback."""
+    runner.invoke(main, ["--config", str(show), "refresh"])
+    result = runner.invoke(main, ["--config", str(show), "episodes", "quiet-lab", flag, value])
+    assert result.exit_code == 2, result.output
+    assert f"Error: {flag} " in result.output
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("command", ["episodes", "export"])
 def test_reading_commands_never_create_a_store(runner: CliRunner, show: Path, command: str) -> None:
     """Only `refresh` creates and migrates a store (issue 9)."""
@@ -110,10 +131,9 @@ def test_installed_entry_point(show: Path) -> None:
 def test_progress_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
     from feedtool.cli import Progress
     from feedtool.config import SourceConfig
-    from feedtool.model import SourceKind
     from feedtool.refresh import SourceResult
 
-    result = SourceResult("s", SourceConfig(SourceKind.RSS, "https://a.example/f.rss"), "failed", error="HTTP 500")
+    result = SourceResult("s", SourceConfig("rss", "https://a.example/f.rss"), "failed", error="HTTP 500")
     quiet = Progress(2, enabled=False)
     quiet.show()
     quiet.report(result)

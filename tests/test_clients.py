@@ -16,15 +16,15 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from feedtool.lint import lint
-
-from servers import GUNICORN, gunicorn
+from feedtool.testing.feeds import feed, item
+from feedtool.testing.servers import GUNICORN, Upstream, feedtool_server
 
 pytestmark = pytest.mark.clients
 
@@ -39,33 +39,29 @@ def upstream_feed(*, changed: bool = False) -> bytes:
     """A complete sample show. ``changed``: one new episode, one enclosure URL with a
     new tracking token, one edited title."""
     items = []
-    numbers = range(EPISODES + 1 if changed else EPISODES, 0, -1)
-    for n in numbers:
+    for n in range(EPISODES + 1 if changed else EPISODES, 0, -1):
         title = f"Open models, part {n}" if n % 4 == 0 else f"Lab notes {n}"
         if changed and n == 5:
             title = "Lab notes 5 (re-edited)"
         token = "abc123" if not (changed and n == 7) else "zzz999"
         items.append(
-            f"""<item><title>{title}</title><guid isPermaLink="false">lab-{n:03d}</guid>
-            <link>https://lab.example/episodes/{n}</link>
-            <pubDate>{time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(1767225600 + n * 86400))}</pubDate>
-            <description><![CDATA[<p>Notes for episode {n}.</p>]]></description>
-            <enclosure url="https://cdn.lab.example/{n}.mp3?token={token}" length="{1000000 + n}" type="audio/mpeg"/>
-            <itunes:duration>{600 + n}</itunes:duration></item>"""
-        )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
-<channel><title>The Lab</title><link>https://lab.example/</link><description>Notes from the lab.</description>
-<language>en</language><itunes:image href="https://lab.example/art.png"/><itunes:author>Lab</itunes:author>
-<itunes:category text="Science"/><itunes:explicit>false</itunes:explicit>
-{"".join(items)}</channel></rss>""".encode()
+            item(n, title=title, guid=f"lab-{n:03d}", link=f"https://lab.example/episodes/{n}",
+                 published=datetime.fromtimestamp(1767225600 + n * 86400, UTC),
+                 description=f"<p>Notes for episode {n}.</p>", enclosure=f"https://cdn.lab.example/{n}.mp3?token={token}",
+                 length=1000000 + n, duration=600 + n)
+        )  # fmt: skip
+    channel = (
+        '<language>en</language><itunes:image href="https://lab.example/art.png"/><itunes:author>Lab</itunes:author>'
+        '<itunes:category text="Science"/><itunes:explicit>false</itunes:explicit>'
+    )
+    return feed(items, title="The Lab", link="https://lab.example/", description="Notes from the lab.", extra=channel)
 
 
 @dataclass
 class Site:
     config: Path
     base: str
-    upstream: HTTPServer
+    upstream: Upstream
 
     def refresh(self) -> None:
         result = subprocess.run(
@@ -89,12 +85,11 @@ class Site:
         return episodes
 
     def serve_upstream(self, body: bytes) -> None:
-        self.upstream.clear()
-        self.upstream.expect_request("/feed.rss").respond_with_data(body, content_type="application/rss+xml")
+        self.upstream.serve("/feed.rss", body)
 
 
 @pytest.fixture
-def site(tmp_path: Path, httpserver: HTTPServer) -> Iterator[Site]:
+def site(tmp_path: Path, upstream: Upstream) -> Iterator[Site]:
     """Upstream on 127.0.0.1, a refreshed store, and gunicorn serving it (2 workers)."""
     if GUNICORN is None:
         pytest.skip("gunicorn is not installed")
@@ -103,17 +98,17 @@ def site(tmp_path: Path, httpserver: HTTPServer) -> Iterator[Site]:
         f"""
 shows:
   lab:
-    sources: [{{rss: "{httpserver.url_for("/feed.rss")}"}}]
+    sources: [{{rss: "{upstream.url("/feed.rss")}"}}]
     tags:
       open-models: {{match: ['open models'], fields: [title]}}
 feeds:
   lab-open-models: {{show: lab, filter: {{tag: open-models}}}}
 """
     )
-    site = Site(config, "", httpserver)
+    site = Site(config, "", upstream)
     site.serve_upstream(upstream_feed())
     site.refresh()
-    with gunicorn(config, tmp_path / "gunicorn.log") as base:
+    with feedtool_server(config, tmp_path / "gunicorn.log") as base:
         site.base = base
         yield site
 

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from feedtool.cli import main
-from feedtool.config import DEFAULT_RADIONET_API, load
+from feedtool.config import load
 from feedtool.errors import ConfigError
-from feedtool.model import SourceKind
+from feedtool.sources import KINDS, radionet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,10 +20,10 @@ def test_repository_config_configures_interconnects() -> None:
     config = load(ROOT / "config.yaml")
     show = config.shows["interconnects"]
     assert [(s.kind, s.location) for s in show.sources] == [
-        (SourceKind.RSS, "https://api.substack.com/feed/podcast/48206.rss"),
-        (SourceKind.RADIONET, "https://www.radio.net/podcast/interconnects"),
+        ("rss", "https://api.substack.com/feed/podcast/48206.rss"),
+        ("radionet", "https://www.radio.net/podcast/interconnects"),
     ]
-    assert show.sources[1].api == DEFAULT_RADIONET_API
+    assert show.sources[1].options == {"api": radionet.DEFAULT_API}
     assert [t.name for t in show.tags] == ["open-models"]
     feed = config.feeds["interconnects-open-models"]
     assert feed.show == "interconnects"
@@ -33,7 +33,7 @@ def test_repository_config_configures_interconnects() -> None:
 
 def test_example_config_loads() -> None:
     config = load(ROOT / "examples" / "config.yaml")
-    assert {s.kind for show in config.shows.values() for s in show.sources} == set(SourceKind)
+    assert {s.kind for show in config.shows.values() for s in show.sources} == set(KINDS)
 
 
 def test_paths_are_relative_to_the_config_file(write_config: Callable[[str], Path]) -> None:
@@ -169,3 +169,127 @@ def test_rules_digest_follows_the_rules(write_config: Callable[[str], Path]) -> 
     first = load(write_config(base % "a")).shows["s"].rules_digest
     assert load(write_config(base % "a")).shows["s"].rules_digest == first
     assert load(write_config(base % "b")).shows["s"].rules_digest != first
+
+
+# --- characters a feed cannot carry (issue 9, item 12) -------------------------------
+
+#: Every key that takes a string, with a good value, as written in the template below.
+STRING_KEYS = {
+    "store": ("store", "x.sqlite"),
+    "base_url": ("base_url", "https://feeds.example"),
+    "user_agent": ("fetch.user_agent", "ua"),
+    "title": ("shows.s.title", "T"),
+    "description": ("shows.s.description", "D"),
+    "language": ("shows.s.language", "en"),
+    "author": ("shows.s.author", "A"),
+    "link": ("shows.s.link", "https://s.example"),
+    "image": ("shows.s.image", "https://s.example/a.jpg"),
+    "category": ("shows.s.categories[0]", "News"),
+    "rss": ("shows.s.sources[0].rss", "https://s.example/feed.rss"),
+    "listing": ("shows.s.sources[1].listing", "x.txt"),
+    "radionet": ("shows.s.sources[2].radionet", "https://www.radio.net/podcast/s"),
+    "api": ("shows.s.sources[2].api", "https://api.example"),
+    "feed_show": ("feeds.f.show", "s"),
+    "feed_title": ("feeds.f.title", "FT"),
+    "feed_description": ("feeds.f.description", "FD"),
+    "q": ("feeds.f.filter.q", "w"),
+    "tag": ("feeds.f.filter.tag", "t"),
+    "filter_title": ("feeds.f.filter.filter_title", "x"),
+    "since": ("feeds.f.filter.since", "2026-01-01"),
+}
+TEMPLATE = """
+store: "{store}"
+base_url: "{base_url}"
+fetch: {{user_agent: "{user_agent}"}}
+shows:
+  s:
+    title: "{title}"
+    description: "{description}"
+    language: "{language}"
+    author: "{author}"
+    link: "{link}"
+    image: "{image}"
+    categories: ["{category}"]
+    sources:
+      - rss: "{rss}"
+      - listing: "{listing}"
+      - {{radionet: "{radionet}", api: "{api}"}}
+feeds:
+  f:
+    show: "{feed_show}"
+    title: "{feed_title}"
+    description: "{feed_description}"
+    filter: {{q: "{q}", tag: "{tag}", filter_title: "{filter_title}", since: "{since}"}}
+"""
+#: YAML escapes of characters XML forbids or that are control characters, and their code points.
+BAD_CHARACTERS = {
+    r"\x01": 0x01,
+    r"\0": 0x00,
+    r"\v": 0x0B,
+    r"\e": 0x1B,
+    r"\x7f": 0x7F,
+    r"\N": 0x85,
+    r"\uFFFE": 0xFFFE,
+    r"\uFFFF": 0xFFFF,
+    r"\uD800": 0xD800,
+}
+
+
+def _config_text(**changes: str) -> str:
+    return TEMPLATE.format(**({key: good for key, (_, good) in STRING_KEYS.items()} | changes))
+
+
+def test_the_template_is_valid(write_config: Callable[[str], Path]) -> None:
+    config = load(write_config(_config_text(description=r"tab\there,\nnew line, \U0001F600")))
+    assert config.shows["s"].overrides.description == "tab\there,\nnew line, \U0001f600"
+
+
+@pytest.mark.parametrize("escape", BAD_CHARACTERS)
+@pytest.mark.parametrize("key", STRING_KEYS)
+def test_characters_feeds_cannot_carry_are_config_errors(
+    write_config: Callable[[str], Path], key: str, escape: str
+) -> None:
+    """Regression: a title with U+0001 passed, then feeds answered 500 and OPML broke."""
+    where, good = STRING_KEYS[key]
+    with pytest.raises(ConfigError) as info:
+        load(write_config(_config_text(**{key: good + escape})))
+    code = BAD_CHARACTERS[escape]
+    [problem] = info.value.problems
+    assert problem.startswith(f"{where}: contains ")
+    assert problem.endswith(f" U+{code:04X} at position {len(good) + 1}")
+
+
+def test_a_control_character_in_a_title_stops_export(write_config: Callable[[str], Path], runner: CliRunner) -> None:
+    path = write_config(_config_text(title=r"t \x01"))
+    result = runner.invoke(
+        main, ["--config", str(path), "export", "--out", str(path.parent / "out"), "--base-url", "https://x.example"]
+    )
+    assert result.exit_code == 2
+    assert "shows.s.title: contains the control character U+0001 at position 3" in result.output
+
+
+TOO_LONG = "not valid YAML: a number of 5,000 characters is too long"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("fetch: {max_bytes: " + "9" * 5000 + "}\nshows: {s: {sources: [{listing: x}]}}\n", f"{TOO_LONG}\n"),
+        (
+            "fetch: {max_bytes: '" + "9" * 5000 + "MB'}\nshows: {s: {sources: [{listing: x}]}}\n",
+            "fetch.max_bytes: expected a size in bytes",
+        ),
+        ("shows: {s: {sources: [{listing: x}], cap: " + "9" * 5000 + "}}\n", f"{TOO_LONG}\n"),
+    ],
+    ids=["integer", "size", "cap"],
+)
+def test_numbers_of_thousands_of_digits_are_config_errors(
+    write_config: Callable[[str], Path], text: str, where: str
+) -> None:
+    """Regression: int() refuses more than 4,300 digits, and the error was a traceback."""
+    with pytest.raises(ConfigError) as info:
+        load(write_config(text))
+    [problem] = info.value.problems
+    assert problem.startswith(where)
+    if where.startswith(TOO_LONG):  # YAML's own error names the line and column
+        assert "line 1, column " in problem

@@ -22,9 +22,11 @@ from click.testing import CliRunner
 from feedtool.cli import main
 from feedtool.config import load
 from feedtool.refresh import refresh
+from feedtool.testing.feeds import feed, item
 
 import hostile
-from hostile import GOOD, Upstream, feed, item
+from figures import record
+from hostile import GOOD, Upstream
 
 pytestmark = pytest.mark.faults
 
@@ -150,7 +152,7 @@ def test_hostile_source_fails_alone(
     assert "failed: " in victim_line
     assert message in victim_line, victim_line
     assert site.episodes("victim") == before
-    assert sorted(e["guid"] for e in site.episodes("healthy")) == ["h-1", "h-2"]
+    assert sorted(e["guid"] for e in site.episodes("healthy")) == ["ep-1", "ep-2"]
     assert run.seconds < DEADLINE + 10  # the deadline ends it; the rest is start-up and the healthy source
     assert run.peak_rss < PEAK_MEMORY, f"peak memory {run.peak_rss / 2**20:.0f} MB"
 
@@ -208,17 +210,47 @@ def test_stray_bytes_are_replaced_with_a_warning(site: Site) -> None:
     assert [e["title"] for e in site.episodes("victim")] == ["Caf\ufffd \ufffd"]
 
 
+@pytest.mark.parametrize(
+    "char", [b"\x0b", b"\x01", b"\x00", b"&#1;", b"&#xFFFE;"], ids=["U+000B", "U+0001", "NUL", "&#1;", "&#xFFFE;"]
+)
+def test_characters_xml_forbids_are_dropped_with_a_warning(site: Site, char: bytes) -> None:
+    """Regression (issue 9, item 11): one such character failed the whole source."""
+    site.upstream.bodies["/victim.rss"] = feed(
+        item(1, title="Episode 1") + item(2).replace(b"Episode", b"Epi" + char + b"sode")
+    )
+    site.upstream.bodies["/healthy.rss"] = GOOD
+    run = site.refresh()
+    assert run.returncode == 0, run.output
+    line = next(line for line in run.output.splitlines() if line.startswith("victim"))
+    assert "(2 new," in line
+    assert "1 warning" in line
+    assert [e["title"] for e in site.episodes("victim")] == ["Episode 2", "Episode 1"]
+
+
+def test_a_hundred_thousand_items_with_a_control_character(site: Site) -> None:
+    """The repair pass reads the body as text, all at once: it must stay within bounds too."""
+    items = b"".join(
+        b'<item><title>E%d</title><guid isPermaLink="false">g%d</guid>'
+        b'<enclosure url="https://cdn.example/%d.mp3" length="1" type="audio/mpeg"/></item>' % (n, n, n)
+        for n in range(100_000)
+    )
+    site.upstream.bodies["/victim.rss"] = feed(items.replace(b"E99999<", b"E\x0199999<"))
+    site.upstream.bodies["/healthy.rss"] = GOOD
+    site.config.write_text(site.config.read_text().replace(f"max_bytes: {MAX_BYTES}", "max_bytes: 50MB"))
+    run = site.refresh(timeout=300)
+    assert run.returncode == 0, run.output
+    assert "(100000 new, 0 updated, 0 unchanged); 1 warning" in run.output
+    assert run.peak_rss < PEAK_MEMORY, f"peak memory {run.peak_rss / 2**20:.0f} MB"
+    record("100,000 items, repaired: peak memory", f"{run.peak_rss / 2**20:.0f} MB")
+
+
 def test_absurd_items_are_stored_sanely(site: Site) -> None:
     items = (
-        item(1, pub="<pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate>", dur="<itunes:duration>-5</itunes:duration>")
-        + item(
-            2, pub="<pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate>", dur="<itunes:duration>99999999</itunes:duration>"
-        )
+        item(1, extra="<pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate><itunes:duration>-5</itunes:duration>")
+        + item(2, extra="<pubDate>Fri, 31 Dec 9999 23:59:59 GMT</pubDate><itunes:duration>99999999</itunes:duration>")
         + item(3, title="T" * 1_000_000)
         + item(1, title="Same GUID again")
-        + item(
-            4, pub="<pubDate>Tue, 26 May 2026 10:00:00 GMT</pubDate>", dur="<itunes:duration>1:00:00</itunes:duration>"
-        )
+        + item(4, extra="<pubDate>Tue, 26 May 2026 10:00:00 GMT</pubDate><itunes:duration>1:00:00</itunes:duration>")
     )
     site.upstream.bodies["/victim.rss"] = feed(items)
     site.upstream.bodies["/healthy.rss"] = GOOD
@@ -227,13 +259,13 @@ def test_absurd_items_are_stored_sanely(site: Site) -> None:
     assert run.returncode == 0, run.output
     assert "warnings" in next(line for line in run.output.splitlines() if line.startswith("victim"))
     stored = {e["guid"]: e for e in site.episodes("victim")}
-    assert sorted(stored) == ["h-1", "h-2", "h-3", "h-4"]
-    assert stored["h-1"]["title"] == "Episode 1"  # the first of a repeated GUID wins
-    for guid in ("h-1", "h-2"):
+    assert sorted(stored) == ["ep-1", "ep-2", "ep-3", "ep-4"]
+    assert stored["ep-1"]["title"] == "Episode 1"  # the first of a repeated GUID wins
+    for guid in ("ep-1", "ep-2"):
         assert stored[guid]["published"] is None  # absurd: unknown (the feeds date it when first seen)
         assert stored[guid]["duration"] is None
-    assert len(stored["h-3"]["title"]) == 1000
-    assert stored["h-4"]["duration"] == 3600
+    assert len(stored["ep-3"]["title"]) == 1000
+    assert stored["ep-4"]["duration"] == 3600
 
 
 def test_a_hundred_thousand_items(site: Site) -> None:
@@ -249,3 +281,4 @@ def test_a_hundred_thousand_items(site: Site) -> None:
     assert run.returncode == 0, run.output
     assert "(100000 new, 0 updated, 0 unchanged)" in run.output
     assert run.peak_rss < PEAK_MEMORY, f"peak memory {run.peak_rss / 2**20:.0f} MB"
+    record("100,000 items: peak memory", f"{run.peak_rss / 2**20:.0f} MB")

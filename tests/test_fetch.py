@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import logging
+import select
+import socket
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from feedtool import __version__
 from feedtool.config import FetchConfig
 from feedtool.errors import FetchError
 from feedtool.fetch import Fetcher, HostLimiter
+from feedtool.testing.servers import Reply, Request, Upstream
+
+import hostile
 
 FAST = FetchConfig(connect_timeout=2, read_timeout=2, deadline=10, retries=3, retry_after_cap=2)
 
@@ -25,74 +30,77 @@ def fetcher() -> Fetcher:
     f.close()
 
 
-def test_get_sends_a_polite_user_agent(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/feed").respond_with_data("<rss/>", content_type="application/rss+xml; charset=utf-8")
-    response = fetcher.get(httpserver.url_for("/feed"))
+def test_get_sends_a_polite_user_agent(upstream: Upstream, fetcher: Fetcher) -> None:
+    upstream.serve("/feed", "<rss/>", content_type="application/rss+xml; charset=utf-8")
+    response = fetcher.get(upstream.url("/feed"))
     assert (response.status, response.body, response.charset) == (200, b"<rss/>", "utf-8")
-    request = httpserver.log[0][0]
+    [request] = upstream.requests()
     assert request.headers["User-Agent"].startswith(f"feedtool/{__version__} (+https://")
     assert request.headers["Accept-Encoding"] == "gzip"
 
 
-def test_conditional_get(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    def handler(request: Request) -> Response:
+def test_conditional_get(upstream: Upstream, fetcher: Fetcher) -> None:
+    def handler(request: Request) -> Reply:
         if request.headers.get("If-None-Match") == '"v1"':
-            return Response(status=304, headers={"ETag": '"v1"'})
-        return Response("<rss/>", headers={"ETag": '"v1"', "Last-Modified": "Tue, 26 May 2026 10:00:00 GMT"})
+            return Reply(b"", 304, {"ETag": '"v1"'})
+        return Reply(b"<rss/>", 200, {"ETag": '"v1"', "Last-Modified": "Tue, 26 May 2026 10:00:00 GMT"})
 
-    httpserver.expect_request("/feed").respond_with_handler(handler)
-    first = fetcher.get(httpserver.url_for("/feed"))
+    upstream.route("/feed", handler)
+    first = fetcher.get(upstream.url("/feed"))
     assert (first.status, first.etag, first.last_modified) == (200, '"v1"', "Tue, 26 May 2026 10:00:00 GMT")
-    second = fetcher.get(httpserver.url_for("/feed"), etag=first.etag, last_modified=first.last_modified)
+    second = fetcher.get(upstream.url("/feed"), etag=first.etag, last_modified=first.last_modified)
     assert (second.status, second.body) == (304, b"")
-    assert httpserver.log[1][0].headers["If-Modified-Since"] == "Tue, 26 May 2026 10:00:00 GMT"
+    assert upstream.requests()[1].headers["If-Modified-Since"] == "Tue, 26 May 2026 10:00:00 GMT"
 
 
-def test_gzip_is_decoded(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/feed").respond_with_data(gzip.compress(b"<rss/>"), headers={"Content-Encoding": "gzip"})
-    assert fetcher.get(httpserver.url_for("/feed")).body == b"<rss/>"
+def test_gzip_is_decoded(upstream: Upstream, fetcher: Fetcher) -> None:
+    upstream.serve("/feed", gzip.compress(b"<rss/>"), headers={"Content-Encoding": "gzip"})
+    assert fetcher.get(upstream.url("/feed")).body == b"<rss/>"
 
 
-def test_client_errors_are_not_retried(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/feed").respond_with_data("gone", status=404)
-    with pytest.raises(FetchError, match="HTTP 404 NOT FOUND"):
-        fetcher.get(httpserver.url_for("/feed"))
-    assert len(httpserver.log) == 1
+def test_client_errors_are_not_retried(upstream: Upstream, fetcher: Fetcher) -> None:
+    upstream.serve("/feed", "gone", status=404)
+    with pytest.raises(FetchError, match="HTTP 404 Not Found"):
+        fetcher.get(upstream.url("/feed"))
+    assert upstream.count("/feed") == 1
 
 
-def test_server_errors_are_retried_then_given_up(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/feed").respond_with_data("oops", status=500)
+def test_server_errors_are_retried_then_given_up(upstream: Upstream) -> None:
+    upstream.serve("/feed", "oops", status=500)
     fetcher = Fetcher(FetchConfig(retries=3, deadline=20))
     with pytest.raises(FetchError, match=r"HTTP 500 .* \(gave up after 3 tries\)"):
-        fetcher.get(httpserver.url_for("/feed"))
-    assert len(httpserver.log) == 3
+        fetcher.get(upstream.url("/feed"))
+    assert upstream.count("/feed") == 3
 
 
-def test_retry_after_is_honoured(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_ordered_request("/feed").respond_with_data("busy", status=429, headers={"Retry-After": "1"})
-    httpserver.expect_ordered_request("/feed").respond_with_data("<rss/>")
-    started = time.monotonic()
-    assert fetcher.get(httpserver.url_for("/feed")).body == b"<rss/>"
-    assert time.monotonic() - started >= 1.0  # it waited as asked (a lower bound, not a speed test)
+def test_retry_after_is_honoured(upstream: Upstream, fetcher: Fetcher, caplog: pytest.LogCaptureFixture) -> None:
+    upstream.serve_in_turn("/feed", Reply(b"busy", 429, {"Retry-After": "2"}), Reply(b"<rss/>"))
+    with caplog.at_level(logging.INFO, logger="feedtool.fetch"):
+        assert fetcher.get(upstream.url("/feed")).body == b"<rss/>"
+    assert upstream.count("/feed") == 2
+    # the wait asked for, not the backoff's (at most 1 s before the second try)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{upstream.url('/feed')}: HTTP 429 Too Many Requests; retrying in 2.0 s"
+    ]
 
 
-def test_size_limit(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/big").respond_with_data(b"x" * 5000)
+def test_size_limit(upstream: Upstream) -> None:
+    upstream.serve("/big", b"x" * 5000)
     with pytest.raises(FetchError, match="larger than the limit of 1,000 bytes"):
-        Fetcher(FetchConfig(max_bytes=1000)).get(httpserver.url_for("/big"))
+        Fetcher(FetchConfig(max_bytes=1000)).get(upstream.url("/big"))
 
 
-def test_permanent_redirect_is_reported(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
-    httpserver.expect_request("/new").respond_with_data("<rss/>")
-    response = fetcher.get(httpserver.url_for("/old"))
-    assert response.permanent_redirect == httpserver.url_for("/new")
+def test_permanent_redirect_is_reported(upstream: Upstream, fetcher: Fetcher) -> None:
+    upstream.serve("/old", "", status=301, headers={"Location": "/new"})
+    upstream.serve("/new", "<rss/>")
+    response = fetcher.get(upstream.url("/old"))
+    assert response.permanent_redirect == upstream.url("/new")
 
 
-def test_temporary_redirect_is_not_reported(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/old").respond_with_data("", status=302, headers={"Location": "/new"})
-    httpserver.expect_request("/new").respond_with_data("<rss/>")
-    assert fetcher.get(httpserver.url_for("/old")).permanent_redirect is None
+def test_temporary_redirect_is_not_reported(upstream: Upstream, fetcher: Fetcher) -> None:
+    upstream.serve("/old", "", status=302, headers={"Location": "/new"})
+    upstream.serve("/new", "<rss/>")
+    assert fetcher.get(upstream.url("/old")).permanent_redirect is None
 
 
 def test_local_files(tmp_path: Path, fetcher: Fetcher) -> None:
@@ -112,23 +120,89 @@ def test_host_limiter_gives_up_after_the_timeout() -> None:
         pass
 
 
-def test_waiting_for_the_host_does_not_use_up_the_deadline(httpserver: HTTPServer) -> None:
+def test_waiting_for_the_host_does_not_use_up_the_deadline(upstream: Upstream) -> None:
     """Regression: a source queued behind a slow one on the same host failed with
     "gave up waiting", its deadline spent before its own request began."""
-    import threading
-
-    httpserver.expect_request("/feed").respond_with_data("<rss/>")
+    upstream.serve("/feed", "<rss/>")
     limiter = HostLimiter()
     fetcher = Fetcher(FetchConfig(deadline=1), limiter)
     held = threading.Event()
 
     def slow_neighbour() -> None:
-        with limiter.hold(httpserver.url_for("/other"), 5):
+        with limiter.hold(upstream.url("/other"), 5):
             held.set()
             time.sleep(1.5)  # longer than the queued source's whole deadline
 
     neighbour = threading.Thread(target=slow_neighbour)
     neighbour.start()
     held.wait(5)
-    assert fetcher.get(httpserver.url_for("/feed")).body == b"<rss/>"
+    assert fetcher.get(upstream.url("/feed")).body == b"<rss/>"
     neighbour.join()
+
+
+def test_unicode_digits_in_retry_after_do_not_crash(upstream: Upstream) -> None:
+    """Regression (issue 9): 'Retry-After: ²' passed str.isdigit(), then float() raised ValueError."""
+    upstream.serve_in_turn("/feed", Reply(b"busy", 503, {"Retry-After": "²"}), Reply(b"<rss/>"))
+    assert Fetcher(FAST).get(upstream.url("/feed")).body == b"<rss/>"
+    assert upstream.count("/feed") == 2
+
+
+class Connections:
+    """A server-side count of connections the client holds open at once.
+
+    Each connection trickles an endless header line (a byte every 0.1 s) until the
+    client drops it. When a connection arrives, the earlier ones are probed in the
+    kernel's state (a readable socket here means the client closed or reset it), not
+    by their handler threads, which may not have noticed yet.
+    """
+
+    def __init__(self, upstream: hostile.Upstream) -> None:
+        self.upstream = upstream
+        self.seen = 0
+        self.most = 0
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def hold(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open = [c for c in self._open if not _dropped(c)] + [connection]
+            self.seen += 1
+            self.most = max(self.most, len(self._open))
+        try:
+            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Padding: ")
+            while not _dropped(connection) and self.upstream.sleep(0.1):
+                connection.sendall(b"x")
+        except OSError:
+            pass  # the client went away
+        finally:
+            with self._lock:
+                self._open.remove(connection)
+
+
+def _dropped(connection: socket.socket) -> bool:
+    """Whether the client has closed or reset the connection (it sends nothing after its request)."""
+    readable, _, _ = select.select([connection], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def test_a_request_past_its_deadline_no_longer_holds_the_host_when_the_next_begins() -> None:
+    """Regression (issue 10): at the deadline the host was released while the worker
+    thread still talked to it, so the next request to that host overlapped it."""
+    with hostile.running() as upstream:
+        connections = Connections(upstream)
+        upstream.behaviours["/a.rss"] = connections.hold
+        upstream.behaviours["/b.rss"] = connections.hold
+        fetcher = Fetcher(FetchConfig(connect_timeout=5, read_timeout=5, deadline=0.5, retries=1))
+        try:
+            for path in ("/a.rss", "/b.rss"):
+                with pytest.raises(FetchError, match="within the deadline"):
+                    fetcher.get(upstream.url(path))
+        finally:
+            fetcher.close()
+    assert connections.seen == 2
+    assert connections.most == 1

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from feedtool.cli import main
 from feedtool.lint import lint
+from feedtool.testing.servers import Upstream
 
 ITEM = """<item>
   <title>Episode one</title>
@@ -166,14 +167,20 @@ def test_warnings_alone_exit_0(tmp_path: Path, runner: CliRunner) -> None:
     assert "0 errors, 1 warning" in result.output
 
 
-def test_lint_by_url(httpserver: object, runner: CliRunner) -> None:
-    from pytest_httpserver import HTTPServer
-
-    assert isinstance(httpserver, HTTPServer)
-    httpserver.expect_request("/feed.rss").respond_with_data(feed(), content_type="application/rss+xml")
-    result = runner.invoke(main, ["lint", httpserver.url_for("/feed.rss")])
+def test_lint_by_url(upstream: Upstream, runner: CliRunner) -> None:
+    upstream.serve("/feed.rss", feed())
+    result = runner.invoke(main, ["lint", upstream.url("/feed.rss")])
     assert result.exit_code == 0, result.output
     assert "0 errors, 0 warnings" in result.output
-    result = runner.invoke(main, ["lint", httpserver.url_for("/missing.rss")])
+    result = runner.invoke(main, ["lint", upstream.url("/missing.rss")])
     assert result.exit_code == 1
-    assert "HTTP 500" in result.output or "HTTP 404" in result.output
+    assert "HTTP 404 Not Found" in result.output
+
+
+@pytest.mark.parametrize("number", ["²", "①", "9" * 5000], ids=["superscript", "circled", "5000-digits"])
+def test_numbers_python_calls_digits_are_errors_not_crashes(number: str) -> None:
+    """Regression (issue 9): str.isdigit() accepts '²' and int() then raised."""
+    item = ITEM.replace(">1</itunes:episode>", f">{number}</itunes:episode>").replace('"1234"', f'"{number}"')
+    bad = feed(items=item)
+    rules = {p.rule for p in lint(bad)}
+    assert {"item-episode", "item-enclosure"} <= rules

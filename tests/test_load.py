@@ -14,17 +14,18 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from feedtool.config import load
 from feedtool.refresh import refresh
+from feedtool.testing import servers
+from feedtool.testing.feeds import feed, item
+from feedtool.testing.servers import GUNICORN, feedtool_server
 
-import hostile
 from figures import record
-from hostile import feed, item
-from servers import GUNICORN, gunicorn
 
 REQUESTS = 1200
 CLIENTS = 8
@@ -45,20 +46,17 @@ ROUTES = [
 
 def _episodes(count: int) -> bytes:
     return feed(
-        b"".join(
-            item(n, title=f"Episode {n}" + (" on open models" if n % 5 == 0 else ""),
-                 d=f"<description><![CDATA[<p>Notes {n}: {'words ' * 100}</p>]]></description>",
-                 t="<itunes:duration>1800</itunes:duration>",
-                 p=f"<pubDate>{time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(1.7e9 + n * 3600))}</pubDate>")
-            for n in range(count)
-        )
+        item(n, title=f"Episode {n}" + (" on open models" if n % 5 == 0 else ""),
+             description=f"<p>Notes {n}: {'words ' * 100}</p>", duration=1800,
+             published=datetime.fromtimestamp(1.7e9 + n * 3600, UTC))
+        for n in range(count)
     )  # fmt: skip
 
 
 @pytest.mark.skipif(GUNICORN is None, reason="gunicorn is not installed")
 def test_load_while_refreshing(tmp_path: Path) -> None:
-    with hostile.running() as upstream:
-        upstream.bodies["/show.rss"] = _episodes(300)
+    with servers.upstream() as upstream:
+        upstream.serve("/show.rss", _episodes(300))
         config = tmp_path / "config.yaml"
         config.write_text(
             f"""
@@ -71,7 +69,7 @@ feeds:
 """
         )
         assert refresh(load(config)).ok
-        with gunicorn(config, tmp_path / "gunicorn.log") as base:
+        with feedtool_server(config, tmp_path / "gunicorn.log") as base:
             done = threading.Event()
             refreshes = []
 
@@ -79,7 +77,7 @@ feeds:
                 size = 300
                 while not done.is_set():
                     size += 1
-                    upstream.bodies["/show.rss"] = _episodes(size)
+                    upstream.serve("/show.rss", _episodes(size))
                     result = subprocess.run(
                         [sys.executable, "-m", "feedtool", "--config", str(config), "refresh"],
                         capture_output=True, timeout=120, check=False,

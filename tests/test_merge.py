@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from feedtool.merge import EpisodeIndex, Known, merge
-from feedtool.model import Enclosure, Episode, SourceKind
+from feedtool.model import Enclosure, Episode
+from feedtool.sources import KINDS
 
 DAY = datetime(2026, 5, 26, 10, tzinfo=UTC)
 RSS, LISTING = 1, 2  # source ids
@@ -66,19 +67,19 @@ def test_merge_takes_each_field_from_the_most_precise_source() -> None:
     from_listing = Episode(
         guid="derived", title="Title", duration=540, published=DAY.replace(hour=0), description="<p>short</p>"
     )
-    stored, ranks = merge(None, {}, from_listing, SourceKind.LISTING)
+    stored, ranks = merge(None, {}, from_listing, KINDS["listing"].rank)
     from_rss = Episode(guid="rss-guid", title="Title", duration=545, published=DAY, image="https://i.example/a.jpg")
-    merged, ranks = merge(stored, ranks, from_rss, SourceKind.RSS)
+    merged, ranks = merge(stored, ranks, from_rss, KINDS["rss"].rank)
     assert merged.guid == "derived"  # never changes once stored
     assert merged.duration == 545
     assert merged.published == DAY
     assert merged.description == "<p>short</p>"  # the RSS item had none: kept
     assert merged.image == "https://i.example/a.jpg"
-    again, _ = merge(merged, ranks, from_listing, SourceKind.LISTING)
+    again, _ = merge(merged, ranks, from_listing, KINDS["listing"].rank)
     assert again == merged  # a less precise source never overrides
 
 
 def test_merge_takes_edits_from_the_same_source() -> None:
-    stored, ranks = merge(None, {}, Episode(guid="g", title="Old"), SourceKind.RSS)
-    merged, _ = merge(stored, ranks, Episode(guid="g", title="New"), SourceKind.RSS)
+    stored, ranks = merge(None, {}, Episode(guid="g", title="Old"), KINDS["rss"].rank)
+    merged, _ = merge(stored, ranks, Episode(guid="g", title="New"), KINDS["rss"].rank)
     assert merged.title == "New"

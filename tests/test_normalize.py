@@ -37,12 +37,34 @@ DURATIONS = [
     ("1:2:3:4", None),
     ("99999999", None),
     (None, None),
+    # digit strings beyond Python's int() limit of 4,300 digits raised ValueError
+    ("9" * 5000, None),
+    ("1:" + "9" * 5000 + ":00", None),
+    ("P" + "9" * 5000 + "D", None),
+    ("9" * 5000 + " min", None),
+    ("\u00b2", None),
 ]
 
 
-@pytest.mark.parametrize(("text", "seconds"), DURATIONS, ids=[repr(t) for t, _ in DURATIONS])
+@pytest.mark.parametrize(("text", "seconds"), DURATIONS, ids=[repr(t)[:40] for t, _ in DURATIONS])
 def test_parse_duration(text: str | None, seconds: int | None) -> None:
     assert n.parse_duration(text) == seconds
+
+
+NUMBERS = [
+    ("12", 12, 12),
+    ("\u0661\u0662", 12, 12),  # Arabic-Indic digits are digits, as int() reads them
+    ("\u00b2", None, None),  # superscript two: str.isdigit() said yes, int() raised ValueError
+    ("\u2460", None, None),  # circled one: the same
+    ("9" * 5000, None, None),  # beyond int()'s 4,300 digits
+    ("0" * 5000 + "7", 7, 7),
+]
+
+
+@pytest.mark.parametrize(("text", "number", "length"), NUMBERS, ids=[repr(t[:8]) for t, _, _ in NUMBERS])
+def test_numbers_of_any_digits(text: str, number: int | None, length: int | None) -> None:
+    assert n.parse_positive_int(text) == number
+    assert n.parse_length(text) == length
 
 
 def utc(*args: int) -> datetime:
@@ -68,6 +90,10 @@ DATES = [
     ("1779789600000", utc(2026, 5, 26, 10)),
     ("Mon, 01 Jan 0001 00:00:00 GMT", None),
     ("Fri, 31 Dec 9999 23:59:59 GMT", None),
+    # offsets that carry a date past the ends of datetime raised OverflowError
+    ("9999-12-31T23:59:59-23:59", None),
+    ("0001-01-01T00:00:00+01:00", None),
+    ("Fri, 31 Dec 9999 23:59:59 -2359", None),
     ("31/02/2026", None),
     ("last Tuesday", None),
     ("", None),

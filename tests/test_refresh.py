@@ -9,24 +9,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from feedtool.cli import main
+from feedtool.testing.servers import Reply, Request, Upstream
 
 DATA = Path(__file__).parent / "data"
-
-
-def serve_with_etag(httpserver: HTTPServer, path: str, body: bytes, content_type: str) -> None:
-    """Serve body at path with an ETag; answer 304 to a matching If-None-Match."""
-    etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
-
-    def handler(request: Request) -> Response:
-        if request.headers.get("If-None-Match") == etag:
-            return Response(status=304, headers={"ETag": etag})
-        return Response(body, content_type=content_type, headers={"ETag": etag})
-
-    httpserver.expect_request(path).respond_with_handler(handler)
 
 
 def episodes_json(runner: CliRunner, config: Path, show: str, *args: str) -> list[dict[str, Any]]:
@@ -85,7 +72,7 @@ def test_seed_listing_acceptance(shared: Path, write_config: Callable[[str], Pat
 
 
 @pytest.fixture
-def three_kinds(httpserver: HTTPServer, write_config: Callable[[str], Path], tmp_path: Path) -> Path:
+def three_kinds(upstream: Upstream, write_config: Callable[[str], Path], tmp_path: Path) -> Path:
     """One show with an RSS feed, a radio.net page (plus API) and a saved listing, all the
     same fictional show, served from 127.0.0.1."""
     feed = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -99,29 +86,32 @@ def three_kinds(httpserver: HTTPServer, write_config: Callable[[str], Path], tmp
 <pubDate>Tue, 19 May 2026 12:00:00 +0200</pubDate><itunes:duration>1800</itunes:duration>
 <enclosure url="https://media.sternwarte.example/102.mp3" length="900" type="audio/mpeg"/></item>
 </channel></rss>"""
-    serve_with_etag(httpserver, "/feed.rss", feed, "application/rss+xml")
-    serve_with_etag(httpserver, "/podcast/sternwarte", (DATA / "radionet" / "next_data.html").read_bytes(), "text/html")
+    upstream.serve("/feed.rss", feed, etag=True)
+    upstream.serve("/podcast/sternwarte", (DATA / "radionet" / "next_data.html").read_bytes(), content_type="text/html",
+                   etag=True)  # fmt: skip
     everything = json.loads((DATA / "radionet" / "api_offset_2.json").read_text())["episodes"]
     first = json.loads((DATA / "radionet" / "api_offset_0.json").read_text())["episodes"]
     pages = first[:2] + everything
 
-    def api(request: Request) -> Response:
-        assert request.args["podcastIds"] == "sternwarte"
+    def api(request: Request) -> Reply:
+        if request.args.get("podcastIds") != "sternwarte":
+            return Reply(b"unknown podcast", 404)
         offset, count = int(request.args["offset"]), int(request.args["count"])
-        return Response(json.dumps({"totalCount": len(pages), "episodes": pages[offset : offset + count]}),
-                        content_type="application/json")  # fmt: skip
+        page = {"totalCount": len(pages), "episodes": pages[offset : offset + count]}
+        return Reply(json.dumps(page).encode(), 200, {"Content-Type": "application/json"})
 
-    httpserver.expect_request("/api/podcasts/episodes/by-podcast-ids").respond_with_handler(api)
-    serve_with_etag(httpserver, "/sternwarte.txt", (DATA / "listing" / "sternwarte_de.txt").read_bytes(), "text/plain")
+    upstream.route("/api/podcasts/episodes/by-podcast-ids", api)
+    upstream.serve("/sternwarte.txt", (DATA / "listing" / "sternwarte_de.txt").read_bytes(), content_type="text/plain",
+                   etag=True)  # fmt: skip
     return write_config(
         f"""
         shows:
           sternwarte:
             sources:
-              - rss: {httpserver.url_for("/feed.rss")}
-              - radionet: {httpserver.url_for("/podcast/sternwarte")}
-                api: {httpserver.url_for("/api")}
-              - listing: {httpserver.url_for("/sternwarte.txt")}
+              - rss: {upstream.url("/feed.rss")}
+              - radionet: {upstream.url("/podcast/sternwarte")}
+                api: {upstream.url("/api")}
+              - listing: {upstream.url("/sternwarte.txt")}
             tags:
               planets: {{match: ['planet'], fields: [title]}}
         """
@@ -158,31 +148,32 @@ def test_merging_across_kinds(three_kinds: Path, runner: CliRunner) -> None:
     assert found["Folge 102: Exoplaneten & Leben"]["tags"] == ["planets"]
 
 
-def test_second_refresh_changes_nothing(three_kinds: Path, runner: CliRunner, httpserver: HTTPServer) -> None:
+def test_second_refresh_changes_nothing(three_kinds: Path, runner: CliRunner, upstream: Upstream) -> None:
     assert refresh(runner, three_kinds).exit_code == 0
     before = episodes_json(runner, three_kinds, "sternwarte")
-    served = len(httpserver.log)
+    served = len(upstream.log)
     result = refresh(runner, three_kinds)
     assert result.exit_code == 0, result.output
     assert [line.split(": ")[-1] for line in result.output.splitlines()[:3]] == ["unchanged"] * 3
     assert episodes_json(runner, three_kinds, "sternwarte") == before
     # 304 for the feed, page and listing: the API is not paged again
-    assert [r.path for r, _ in httpserver.log[served:]] == ["/feed.rss", "/podcast/sternwarte", "/sternwarte.txt"]
-    assert all(response.status_code == 304 for _, response in httpserver.log[served:])
+    assert [r.path for r, _ in upstream.log[served:]] == ["/feed.rss", "/podcast/sternwarte", "/sternwarte.txt"]
+    assert [reply.status for _, reply in upstream.log[served:]] == [304, 304, 304]
 
 
-def test_failing_source_is_isolated(three_kinds: Path, runner: CliRunner, httpserver: HTTPServer) -> None:
+def test_failing_source_is_isolated(three_kinds: Path, runner: CliRunner, upstream: Upstream) -> None:
     assert refresh(runner, three_kinds).exit_code == 0
     before = episodes_json(runner, three_kinds, "sternwarte")
-    httpserver.clear()
-    serve_with_etag(httpserver, "/sternwarte.txt", (DATA / "listing" / "sternwarte_de.txt").read_bytes(), "text/plain")
-    httpserver.expect_request("/feed.rss").respond_with_data("<html><body>Maintenance</body></html>")
-    httpserver.expect_request("/podcast/sternwarte").respond_with_data("down", status=503)
+    upstream.clear()
+    upstream.serve("/sternwarte.txt", (DATA / "listing" / "sternwarte_de.txt").read_bytes(), content_type="text/plain",
+                   etag=True)  # fmt: skip
+    upstream.serve("/feed.rss", "<html><body>Maintenance</body></html>", content_type="text/html")
+    upstream.serve("/podcast/sternwarte", "down", status=503, content_type="text/plain")
     result = refresh(runner, three_kinds)
     assert result.exit_code == 1
     assert "rss http://127.0.0.1" in result.output
     assert "failed: an HTML page, not a feed" in result.output
-    assert "failed: HTTP 503 SERVICE UNAVAILABLE (gave up after 3 tries)" in result.output
+    assert "failed: HTTP 503 Service Unavailable (gave up after 3 tries)" in result.output
     assert "listing" in result.output.splitlines()[2]
     assert "unchanged" in result.output.splitlines()[2]
     assert "3 sources: 1 ok, 2 failed" in result.output
@@ -223,12 +214,10 @@ def test_changed_tag_rules_retag_history(
     assert [e["title"] for e in episodes_json(runner, config, "a", "--tag", "t")] == ["Bonus: a very short one"]
 
 
-def test_moved_feeds_are_reported(
-    httpserver: HTTPServer, write_config: Callable[[str], Path], runner: CliRunner
-) -> None:
+def test_moved_feeds_are_reported(upstream: Upstream, write_config: Callable[[str], Path], runner: CliRunner) -> None:
     """A permanent redirect and an itunes:new-feed-url are recorded and shown, not followed for ever."""
-    httpserver.expect_request("/old.rss").respond_with_data("", status=301, headers={"Location": "/new.rss"})
-    httpserver.expect_request("/new.rss").respond_with_data((DATA / "rss" / "full.xml").read_bytes())
+    upstream.serve("/old.rss", "", status=301, headers={"Location": "/new.rss"})
+    upstream.serve("/new.rss", (DATA / "rss" / "full.xml").read_bytes())
     announcing = (
         (DATA / "rss" / "full.xml")
         .read_text()
@@ -236,24 +225,24 @@ def test_moved_feeds_are_reported(
             "<language>", "<itunes:new-feed-url>https://elsewhere.example/feed.xml</itunes:new-feed-url><language>"
         )
     )
-    httpserver.expect_request("/announcing.rss").respond_with_data(announcing)
+    upstream.serve("/announcing.rss", announcing)
     config = write_config(
         f"""
         shows:
-          a: {{sources: [{{rss: "{httpserver.url_for("/old.rss")}"}}]}}
-          b: {{sources: [{{rss: "{httpserver.url_for("/announcing.rss")}"}}]}}
+          a: {{sources: [{{rss: "{upstream.url("/old.rss")}"}}]}}
+          b: {{sources: [{{rss: "{upstream.url("/announcing.rss")}"}}]}}
         """
     )
     result = refresh(runner, config)
     assert result.exit_code == 0, result.output
-    assert f"moved to {httpserver.url_for('/new.rss')}: update config.yaml" in result.output
+    assert f"moved to {upstream.url('/new.rss')}: update config.yaml" in result.output
     assert "moved to https://elsewhere.example/feed.xml: update config.yaml" in result.output
     from feedtool.config import load
     from feedtool.store import Store
 
     with Store(load(config).store) as store:
         states = {s.show_id: s for s in store.source_states()}
-    assert states["a"].permanent_redirect == httpserver.url_for("/new.rss")
+    assert states["a"].permanent_redirect == upstream.url("/new.rss")
     assert states["b"].new_feed_url == "https://elsewhere.example/feed.xml"
     assert runner.invoke(main, ["--config", str(config), "refresh"]).exit_code == 0
-    assert [r.path for r, _ in httpserver.log].count("/old.rss") == 2  # still asked at the configured URL
+    assert upstream.count("/old.rss") == 2  # still asked at the configured URL

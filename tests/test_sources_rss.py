@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,107 @@ def test_xml_base_resolves_links_and_relative_permalinks() -> None:
 def test_atom_ids_are_not_permalinks() -> None:
     body = (DATA / "atom.xml").read_bytes()
     assert {e.guid_is_permalink for e in parse(body, context()).episodes} == {False}
+
+
+# --- characters XML forbids (issue 9, item 11) ---------------------------------------
+
+#: XML 1.0 allows #x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD and #x10000-#x10FFFF.
+FORBIDDEN_RAW = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF]
+#: A reference may also name a surrogate, or a number beyond Unicode.
+FORBIDDEN_REFERENCED = [*FORBIDDEN_RAW, *range(0xD800, 0xE000), 0x110000, 10**12]
+
+
+def _forbidden_feed(codes: list[int], write: Callable[[int], str]) -> str:
+    """An item per code point, which is written into a title, a description, an
+    attribute and a CDATA section (where a reference is text, kept as such)."""
+    items = "".join(
+        f'<item><title>T{write(c)}{n}</title><guid isPermaLink="false">g{n}</guid>'
+        f"<description>D{write(c)}</description><content:encoded><![CDATA[<b>C{write(c)}</b>]]></content:encoded>"
+        f'<psc:chapters><psc:chapter start="0" title="A{write(c)}"/></psc:chapters></item>'
+        for n, c in enumerate(codes)
+    )
+    return (
+        '<rss xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:psc="http://podlove.org/simple-chapters"><channel>'
+        f"<title>S{write(codes[0])}</title>{items}</channel></rss>"
+    )
+
+
+FORMS: list[tuple[str, list[int], Callable[[int], str], str]] = [
+    ("raw-utf-8", FORBIDDEN_RAW, chr, "utf-8"),
+    ("raw-utf-16", FORBIDDEN_RAW, chr, "utf-16"),
+    ("raw-latin-1", FORBIDDEN_RAW[:-2], chr, "iso-8859-1"),  # U+FFFE/F are not in Latin-1
+    ("decimal", FORBIDDEN_REFERENCED, lambda c: f"&#{c};", "utf-8"),
+    ("hex", FORBIDDEN_REFERENCED, lambda c: f"&#x{c:x};", "utf-8"),
+    ("hex-upper-padded", FORBIDDEN_REFERENCED, lambda c: f"&#x000{c:X};", "utf-8"),
+]
+
+
+@pytest.mark.parametrize(("codes", "write", "encoding"), [f[1:] for f in FORMS], ids=[f[0] for f in FORMS])
+def test_every_forbidden_character_is_dropped_with_a_warning(
+    codes: list[int], write: Callable[[int], str], encoding: str
+) -> None:
+    """Regression: one such character failed the whole source."""
+    raw = write is chr
+    text = f'<?xml version="1.0" encoding="{encoding}"?>' + _forbidden_feed(codes, write)
+    ctx = context()
+    listing = parse(text.encode(encoding), ctx)
+    assert listing.show.title == "S"
+    assert [e.title for e in listing.episodes] == [f"T{n}" for n in range(len(codes))]
+    assert {e.description for e in listing.episodes} == {"<p>D</p>"}
+    # In CDATA a reference is text; the sanitizer decodes it by HTML's rules (NUL, a
+    # surrogate or a number beyond Unicode is U+FFFD), then forbidden characters are dropped.
+    assert {e.content for e in listing.episodes} <= {"<b>C</b>", "<b>C\ufffd</b>"}
+    if raw:
+        assert {e.content for e in listing.episodes} == {"<b>C</b>"}
+    assert {c.title for e in listing.episodes for c in e.chapters} == {"A"}
+    count = len(codes) * (4 if raw else 3) + 1
+    assert len(ctx.warnings) == 1, ctx.warnings
+    assert ctx.warnings[0].startswith(f"{count} characters that XML does not allow dropped (U+0000, U+0001, ")
+    assert ctx.warnings[0].endswith(" more)")
+
+
+@pytest.mark.parametrize(
+    ("title", "named"),
+    [
+        (b"a\x0bb", "U+000B"),
+        (b"a\x01b", "U+0001"),
+        (b"a\x00b", "U+0000"),
+        (b"a&#1;b", "U+0001"),
+        (b"a&#x0;b&#xFFFE;", "U+0000, U+FFFE"),
+        (b"a&#99999999999999999999;b", "beyond U+10FFFF"),
+    ],
+    ids=["vertical-tab", "U+0001", "NUL", "&#1;", "&#x0;", "huge"],
+)
+def test_one_forbidden_character_does_not_fail_the_feed(title: bytes, named: str) -> None:
+    ctx = context()
+    body = b"<rss><channel><title>S</title><item><title>" + title + b"</title><guid>1</guid></item></channel></rss>"
+    assert [e.title for e in parse(body, ctx).episodes] == ["ab"]
+    count = "2 characters" if b"FFFE" in title else "1 character"
+    assert ctx.warnings == [f"{count} that XML does not allow dropped ({named})"]
+
+
+def test_a_repaired_feed_warns_once_about_each_item() -> None:
+    """Regression: items read before the strict parse failed were warned about twice."""
+    items = b"<item><title>a</title><itunes:duration>soon</itunes:duration></item>" + b"".join(
+        b"<item><title>%d</title></item>" % n for n in range(300)
+    )
+    body = (
+        b'<rss xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>S</title>'
+        + items
+        + b"<item><title>b & c</title></item></channel></rss>"  # a bare '&': repaired
+    )
+    ctx = context()
+    assert len(parse(body, ctx).episodes) == 302
+    assert ctx.warnings == ["item 'a': unreadable duration 'soon' ignored"]
+
+
+def test_references_to_allowed_characters_are_kept() -> None:
+    """Only forbidden ones are dropped; a reference in CDATA is text, not a reference."""
+    body = (
+        b"<rss><channel><title>S&#x1;</title><item><title>&#65;&#x42;&#x00043;&#9;&#x1F600;</title><guid>1</guid>"
+        b"<description><![CDATA[<p>&#1; stays</p>]]></description></item></channel></rss>"
+    )
+    episode = parse(body, context()).episodes[0]
+    assert episode.title == "ABC \U0001f600"
+    assert episode.description == "<p> stays</p>"  # decoded by the sanitizer, then dropped

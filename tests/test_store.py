@@ -25,13 +25,12 @@ from feedtool.model import (
     Listing,
     Person,
     ShowInfo,
-    SourceKind,
     Transcript,
 )
 from feedtool.store import MIGRATIONS, FetchMeta, Store, decode_episode, encode_episode
 
-RSS = SourceConfig(SourceKind.RSS, "https://feeds.example/show.rss")
-LISTING = SourceConfig(SourceKind.LISTING, "/saved/show.txt")
+RSS = SourceConfig("rss", "https://feeds.example/show.rss")
+LISTING = SourceConfig("listing", "/saved/show.txt")
 SHOW = ShowConfig(
     id="show",
     sources=(RSS, LISTING),

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from feedtool.model import ShowInfo, StoredEpisode
 
@@ -30,6 +31,7 @@ class FeedDocument:
     info: ShowInfo
     episodes: Sequence[StoredEpisode]
     updated: datetime
+    podcast_guid: str
     generator: str = GENERATOR
 
 
@@ -50,13 +52,20 @@ def enclosure_type(declared: str | None) -> str:
     return declared or "audio/mpeg"
 
 
-def podcast_guid(info: ShowInfo, feed_url: str) -> str:
-    """The show's podcast:guid: upstream's, else derived from our feed URL as the
-    Podcasting 2.0 namespace specifies (UUIDv5 of the URL without scheme)."""
-    if info.podcast_guid:
+def podcast_guid(info: ShowInfo, name: str, query: Sequence[tuple[str, str]], *, own_feed: bool) -> str:
+    """A feed's podcast:guid: upstream's on a show's own unfiltered feed, else a UUIDv5
+    (in the Podcasting 2.0 namespace) of the feed's name and canonical filter.
+
+    Never of the URL asked for: a tracking parameter or another Host header must not
+    make the same feed another podcast, and the guid outlives a move to a new domain.
+
+    >>> podcast_guid(ShowInfo(), "show", [("tag", "a")], own_feed=True)
+    'aefba066-448c-510b-bce1-4c0d1f9d2dbb'
+    """
+    if own_feed and not query and info.podcast_guid:
         return info.podcast_guid
-    bare = feed_url.split("://", 1)[-1].rstrip("/")
-    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+    identity = f"feedtool:{name}" + (f"?{urlencode(query)}" if query else "")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, identity))
 
 
 Renderer = Callable[[FeedDocument], bytes]

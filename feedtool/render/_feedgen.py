@@ -27,7 +27,7 @@ from lxml import etree
 
 from feedtool.model import Episode, StoredEpisode
 from feedtool.normalize import xml_safe
-from feedtool.render import FeedDocument, enclosure_type, is_permalink, podcast_guid
+from feedtool.render import FeedDocument, enclosure_type, is_permalink
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
@@ -109,7 +109,7 @@ def _show_tags(parent: etree._Element, doc: FeedDocument) -> None:
     _sub(parent, f"{{{ITUNES}}}explicit", "true" if info.explicit else "false")
     if info.type:
         _sub(parent, f"{{{ITUNES}}}type", info.type)
-    _sub(parent, f"{{{PODCAST}}}guid", podcast_guid(info, doc.self_url))
+    _sub(parent, f"{{{PODCAST}}}guid", doc.podcast_guid)
 
 
 # Items are written as text, not lxml elements: an element costs about 5 µs, and a

@@ -12,6 +12,8 @@ block per episode::
 
 then the show's "About <show>" text ending with its website. Episodes have no audio
 file and no GUID; feedtool derives one from the show, title and date.
+
+The ``listing`` kind: no options, no paging; its fields are the least precise (rank 1).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from feedtool.errors import ParseError
 from feedtool.model import Episode, Listing, ShowInfo
 from feedtool.normalize import clean_description, clean_text, derive_guid, parse_date, parse_duration
+from feedtool.sources.base import Kind
 from feedtool.sources.common import ParseContext, unique_by_guid
 
 _BULLET = re.compile(r"^\s*[•·*]\s+(?P<text>.+?)\s*$")
@@ -163,3 +166,6 @@ def _about(tail: Sequence[str], title: str | None) -> tuple[str | None, str | No
                 website = last if last.startswith("http") else f"https://{last}"
             return about, website
     return None, None
+
+
+KIND = Kind(key="listing", rank=1, parse=parse)

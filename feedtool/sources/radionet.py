@@ -11,6 +11,9 @@ Each episode object carries ``id``, ``title``, ``description`` (plain text),
 ``publishDate`` (Unix seconds), ``duration`` (seconds) and ``url`` (the audio file);
 unknown fields are ignored, and a missing required field is a ParseError.
 None of this is a documented API: parse tolerantly.
+
+The kind owns its location check (a podcast page, ``/podcast/<slug>``), its ``api``
+option (default https://prod.radio-api.net) and its paging.
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from feedtool.errors import ParseError
 from feedtool.model import Enclosure, Episode, Listing, ShowInfo
 from feedtool.normalize import clean_description, clean_text, derive_guid, parse_date
+from feedtool.sources.base import Fetch, Kind, Option, Source
 from feedtool.sources.common import ParseContext, guess_type, resolve_url, unique_by_guid
 
+DEFAULT_API = "https://prod.radio-api.net"
 PAGE_SIZE = 50
 #: Paging stops after this many API pages (PAGE_SIZE * MAX_PAGES episodes).
 MAX_PAGES = 200
@@ -95,9 +100,35 @@ def api_url(api: str, slug: str, offset: int, count: int = PAGE_SIZE) -> str:
     return f"{api.rstrip('/')}/podcasts/episodes/by-podcast-ids?{query}"
 
 
+def podcast_slug(url: str) -> str | None:
+    """The podcast slug in a radio.net page URL (/podcast/<slug>), if any.
+
+    >>> podcast_slug("https://www.radio.net/podcast/interconnects?x=1"), podcast_slug("https://www.radio.net/s/x")
+    ('interconnects', None)
+    """
+    match = re.search(r"/podcast/([^/?#]+)", urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+def check(location: str) -> str | None:
+    """What is wrong with a radionet location: a URL must be a podcast page."""
+    if location.startswith(("http://", "https://")) and not podcast_slug(location):
+        return f"{location!r} is not a podcast page such as https://www.radio.net/podcast/<slug>"
+    return None
+
+
+def follow(first: Listing, source: Source, fetch: Fetch, context: ParseContext) -> Listing:
+    """A page's listing completed from the episode API; a saved page (a path) is read alone."""
+    api = source.options.get("api")
+    slug = podcast_slug(source.location) if source.location.startswith(("http://", "https://")) else None
+    if not api or not slug:
+        return first
+    return page_through(first, fetch, api, slug, context)
+
+
 def page_through(
     first: Listing,
-    fetch: Callable[[str], bytes],
+    fetch: Fetch,
     api: str,
     slug: str,
     context: ParseContext,
@@ -274,3 +305,13 @@ def _first_logo(objects: list[Mapping[str, Any]]) -> str | None:
         if isinstance(obj, dict) and isinstance(obj.get("parentLogo300x300"), str):
             return str(obj["parentLogo300x300"])
     return None
+
+
+KIND = Kind(
+    key="radionet",
+    rank=2,
+    parse=parse_page,
+    options=(Option("api", "an api URL", "url", DEFAULT_API),),
+    check=check,
+    follow=follow,
+)

@@ -10,6 +10,9 @@ such as a truncated body, is a ParseError. DOCTYPEs that declare entities are re
 Like gPodder's podcastparser, element names map to handlers through a table, and
 namespaces are recognized by URI, ignoring case and a trailing slash (feeds in the
 wild write ``http://www.itunes.com/DTDs/Podcast-1.0.dtd``).
+
+The ``rss`` kind: any http(s) URL or path, no options, no paging; its fields are the
+most precise of all kinds (rank 3).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import html.entities
 import io
 import os
 import re
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -49,6 +53,7 @@ from feedtool.normalize import (
     parse_length,
     parse_positive_int,
 )
+from feedtool.sources.base import Kind
 from feedtool.sources.common import ParseContext, episode_title, guess_type, resolve_url, unique_by_guid
 
 NAMESPACES = {
@@ -91,10 +96,12 @@ def parse(data: bytes, context: ParseContext) -> Listing:
         raise ParseError("empty body: no feed")
     if _HTML_START.match(data[:4096]):
         raise ParseError("an HTML page, not a feed")
+    warned = len(context.warnings)
     try:
         return _read(data, context)
     except etree.XMLSyntaxError:
-        pass
+        # The items read before the error are read again: warn about them once.
+        del context.warnings[warned:]
     repaired, notes = _repair(data, context.charset)
     for note in notes:
         context.warn(note)
@@ -168,6 +175,10 @@ _AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)([A-Z
 _PREFIX_USE = re.compile(r"</?([A-Za-z_][\w.-]*):[A-Za-z_]|\s([A-Za-z_][\w.-]*):[A-Za-z_][\w.-]*\s*=")
 _PREFIX_DECLARATION = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=")
 _ROOT_START = re.compile(r"<(?![?!])[A-Za-z_][\w.:-]*")
+# Characters XML 1.0 forbids (https://www.w3.org/TR/xml/#charsets), and character
+# references to them (or to numbers beyond Unicode).
+_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_CHARACTER_REFERENCE = re.compile(r"&#(?:x([0-9A-Fa-f]+)|([0-9]+));")
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -182,10 +193,16 @@ def _repair(data: bytes, header_charset: str | None) -> tuple[bytes, list[str]]:
     notes: list[str] = []
     text = _decode(data, header_charset, notes)
     text = _XML_DECLARATION.sub("", text.lstrip("\ufeff \t\r\n"), count=1).lstrip()
+    dropped: Counter[int] = Counter()
+    text = _FORBIDDEN.sub(lambda m: _drop(ord(m.group()), dropped), text)
     pieces = _CDATA.split(text)
     for index in range(0, len(pieces), 2):  # never inside CDATA sections
+        pieces[index] = _CHARACTER_REFERENCE.sub(lambda m: _drop_reference(m, dropped), pieces[index])
         pieces[index] = _AMPERSAND.sub(_fix_entity, pieces[index])
     text = "".join(pieces)
+    if dropped:
+        count = dropped.total()
+        notes.append(f"{count} character{'s' * (count != 1)} that XML does not allow dropped ({_code_points(dropped)})")
     undeclared = _undeclared_prefixes(text)
     if undeclared:
         declarations = "".join(f' xmlns:{p}="{NAMESPACES.get(p, "urn:feedtool:undeclared:" + p)}"' for p in undeclared)
@@ -216,6 +233,30 @@ def _decode(data: bytes, header_charset: str | None, notes: list[str]) -> str:
     if replaced > 0:
         notes.append(f"{replaced} bytes that are not {encoding} replaced with U+FFFD")
     return text
+
+
+def _drop(code: int, dropped: Counter[int]) -> str:
+    dropped[code] += 1
+    return ""
+
+
+def _drop_reference(match: re.Match[str], dropped: Counter[int]) -> str:
+    """A reference to a character XML forbids is dropped; others are kept as written."""
+    hexadecimal, decimal = match.groups()
+    digits = (hexadecimal or decimal).lstrip("0")
+    code = _BEYOND_UNICODE if len(digits) > 7 else int(digits or "0", 16 if hexadecimal else 10)
+    if code <= 0x10FFFF and not _FORBIDDEN.match(chr(code)):
+        return match.group()
+    return _drop(min(code, _BEYOND_UNICODE), dropped)
+
+
+_BEYOND_UNICODE = 0x110000
+
+
+def _code_points(counts: Counter[int], shown: int = 5) -> str:
+    """'U+0001, U+000B': the distinct code points, the first few, in order."""
+    names = [f"U+{c:04X}" if c < _BEYOND_UNICODE else "beyond U+10FFFF" for c in sorted(counts)]
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _fix_entity(match: re.Match[str]) -> str:
@@ -745,3 +786,6 @@ def _pick_enclosure(enclosures: list[Enclosure]) -> Enclosure | None:
             if enclosure.type and enclosure.type.startswith(prefix):
                 return enclosure
     return enclosures[0] if enclosures else None
+
+
+KIND = Kind(key="rss", rank=3, parse=parse)
