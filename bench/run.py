@@ -16,6 +16,11 @@
    newest 100 episodes of one show; the peak memory of a server process after
    serving every show.
 4. Growth: refresh and render time for 100, 1,000 and 10,000 episodes.
+5. Many shows, long histories (issue 9): the index page of 10,000 shows, one of them
+   with 50,000 episodes, rendered and from the render cache, against a feed of the
+   same store and against the index page of 1,000 shows; storing a listing in which
+   every description changed, for 4,000, 16,000 and 32,000 stored episodes, against
+   the first insert of the same episodes.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gc
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -41,7 +48,7 @@ from typing import Any
 
 import feedparser
 
-from feedtool.config import Config, ShowConfig, SourceConfig, load
+from feedtool.config import Config, ShowConfig, SourceConfig, TagRule, load
 from feedtool.filters import parse_filter
 from feedtool.model import Enclosure, Episode, Listing, ShowInfo
 from feedtool.publish import Publisher, RenderCache, feed_url
@@ -367,6 +374,124 @@ def bench_growth(work: Path, sizes: list[int], repeats: int) -> None:
                        target=f"<= {1.2 * factor:.0f}", met=ratio <= 1.2 * factor))  # fmt: skip
 
 
+# --- 5. many shows, long histories ------------------------------------------------
+
+
+def _many_shows(folder: Path, shows: int, per_show: int, big: int) -> Path:
+    """A store and config of ``shows`` small shows and one of ``big`` episodes."""
+    folder.mkdir()
+    store_path = folder / "store.sqlite"
+    started = time.perf_counter()
+    with Store(store_path) as store:
+        populate(store, shows, per_show)
+        source = SourceConfig("rss", "https://bench.example/big.xml")
+        show = ShowConfig("big", (source,))
+        start = datetime(2020, 1, 1, tzinfo=UTC)
+        episodes = [
+            Episode(guid=f"big-{n}", title=f"Big show episode {n}", published=start + timedelta(hours=n),
+                    duration=1800, categories=("Technology",) if n % 10 == 0 else ())
+            for n in range(big)
+        ]  # fmt: skip
+        store.apply_listing(show, source, Listing(ShowInfo(title="Big show"), episodes), FetchMeta())
+    print(f"({shows:,} shows and one of {big:,} episodes written in {time.perf_counter() - started:.1f} s)",
+          flush=True)  # fmt: skip
+    config_path = folder / "config.yaml"
+    config_path.write_text(
+        f"store: {store_path}\nshows:\n  big: {{sources: [{{rss: https://bench.example/big.xml}}]}}\n"
+        + "".join(f"  show-{s}: {{sources: [{{rss: https://bench.example/{s}.xml}}]}}\n" for s in range(shows))
+    )
+    return config_path
+
+
+def _render_index(config: Config) -> float:
+    """The index page rendered with an empty render cache: what the first request
+    after a refresh costs."""
+    with Store(config.store, read_only=True) as store:
+        return median_time(lambda: Publisher(config, store, RenderCache()).index("https://f.example"), 1)
+
+
+def _get(url: str) -> float:
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=300) as response:
+        response.read()
+    return time.perf_counter() - started
+
+
+def bench_index(work: Path, shows: int, big: int, repeats: int) -> None:
+    print(f"\n## The index page ({shows:,} shows of 5 episodes, one of {big:,}; medians of {repeats})\n", flush=True)
+    few = load(_many_shows(work / "few", shows // 10, 5, big))
+    many_path = _many_shows(work / "many", shows, 5, big)
+    many = load(many_path)
+    _render_index(few)  # compiles the page's template
+    # Alternately, so that the machine's changes of speed touch both alike.
+    times = [(_render_index(few), _render_index(many)) for _ in range(repeats)]
+    few_time = statistics.median(t[0] for t in times)
+    many_time = statistics.median(t[1] for t in times)
+    report(Row(f"index page of {shows:,} shows, rendered (no cache)", many_time, "s", few_time,
+               f"{shows // 10:,} shows", "<= 12 (linear)", many_time / few_time <= 12))  # fmt: skip
+    with gunicorn(FEEDTOOL_APP, {"FEEDTOOL_CONFIG": str(many_path)}, work / "index.log", 1) as (
+        base,
+        _,
+    ):
+        first = _get(f"{base}/")  # a new worker: imports, the template, cold pages
+        renders, cached = [], []
+        for n in range(repeats):
+            with Store(many.store) as store:  # a refresh's commit: the next GET / renders again
+                store.record_failure("show-1", many.shows["show-1"].sources[0], f"HTTP 500, time {n}")
+            renders.append(_get(f"{base}/"))
+            cached.extend(_get(f"{base}/") for _ in range(5))
+        _get(f"{base}/feeds/show-1.rss")
+        small_feed = statistics.median(_get(f"{base}/feeds/show-1.rss") for _ in range(max(repeats, 5)))
+        big_feed = statistics.median(_get(f"{base}/feeds/big.rss?limit={100 + n}") for n in range(max(repeats, 5)))
+    report(Row("GET /, the first request to a new worker", first, "s"))
+    report(Row("GET /, the first request after a refresh (renders)", statistics.median(renders), "s"))
+    report(Row("GET /, later requests (render cache)", statistics.median(cached) * 1000, "ms", small_feed * 1000,
+               "GET /feeds/show-1.rss", "same order as a feed (<= 10)",
+               statistics.median(cached) / small_feed <= 10))  # fmt: skip
+    report(Row(f"GET /feeds/big.rss?limit=100..., newest of {big:,}, each rendered", big_feed * 1000, "ms"))
+
+
+def _update_listing(size: int, edit: int) -> Listing:
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    return Listing(
+        ShowInfo(title="Updated show"),
+        tuple(
+            Episode(guid=f"u-{n}", title=f"Episode {n}", published=start + timedelta(hours=n), duration=1800,
+                    description=f"<p>About open models, edition {edit}, episode {n}.</p>")
+            for n in range(size)
+        ),
+    )  # fmt: skip
+
+
+def bench_updates(work: Path, sizes: list[int], repeats: int) -> None:
+    print(f"\n## Updating stored episodes (every description changed; medians of {repeats})\n", flush=True)
+    source = SourceConfig("rss", "https://bench.example/updated.xml")
+    show = ShowConfig("updated", (source,), tags=(TagRule("open-models", (re.compile("open models"),)),))
+    inserts: dict[int, list[float]] = {size: [] for size in sizes}
+    updates: dict[int, list[float]] = {size: [] for size in sizes}
+    for repeat in range(repeats):
+        for size in sizes:  # each size in turn, so that the machine's changes of speed touch all alike
+            first, edited = _update_listing(size, 0), _update_listing(size, repeat + 1)
+            gc.collect()  # start each from the same heap: earlier runs' garbage is not this one's cost
+            with Store(work / f"updates-{size}-{repeat}.sqlite") as store:
+                started = time.perf_counter()
+                store.apply_listing(show, source, first, FetchMeta())
+                inserts[size].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                counts = store.apply_listing(show, source, edited, FetchMeta())
+                updates[size].append(time.perf_counter() - started)
+                assert counts.updated == size, counts
+            del first, edited
+    for size in sizes:
+        report(Row(f"update of {size:,} stored episodes", statistics.median(updates[size]), "s",
+                   statistics.median(inserts[size]), "their first insert"))  # fmt: skip
+    small, large = sizes[0], sizes[-1]
+    ratio = statistics.median(updates[large]) / statistics.median(updates[small])
+    factor = large / small
+    report(Row(f"update: {large:,} episodes / {small:,} episodes", ratio, "x", target=f"<= {1.2 * factor:.1f} (linear)",
+               met=ratio <= 1.2 * factor))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke run")
@@ -381,11 +506,14 @@ def main() -> None:
     print("\n| measure | feedtool | baseline | ratio | target |\n|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(temporary)
+        repeats = 1 if quick else 3
         steps: list[tuple[str, Callable[[Path], None]]] = [
             ("refresh", lambda w: bench_refresh(w, 50 if quick else 2000, 1 if quick else 3)),
             ("serving", lambda w: bench_serving(w, 50 if quick else 1000, 50 if quick else 2000, 1 if quick else 3)),
             ("scale", lambda w: bench_scale(w, 3 if quick else 100, 20 if quick else 1000, 1 if quick else 5)),
             ("growth", lambda w: bench_growth(w, [10, 20, 40] if quick else [100, 1000, 10000], 1 if quick else 3)),
+            ("index", lambda w: bench_index(w, 30 if quick else 10_000, 200 if quick else 50_000, repeats)),
+            ("updates", lambda w: bench_updates(w, [40, 160, 320] if quick else [4_000, 16_000, 32_000], repeats)),
         ]
         for name, step in steps:
             folder = work / name

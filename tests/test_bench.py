@@ -35,5 +35,9 @@ def test_bench_quick_run() -> None:
         "server worker peak memory",
         "refresh: 40 episodes / 20 episodes",
         "render: 40 episodes / 20 episodes",
+        "index page of 30 shows, rendered (no cache)",
+        "GET /, later requests (render cache)",
+        "update of 320 stored episodes",
+        "update: 320 episodes / 40 episodes",
     ):
         assert figure in result.stdout, figure
