@@ -31,7 +31,6 @@ import functools
 import gc
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -48,9 +47,10 @@ from typing import Any
 
 import feedparser
 
-from feedtool.config import Config, ShowConfig, SourceConfig, TagRule, load
+from feedtool.config import Config, ShowConfig, SourceConfig, load
 from feedtool.filters import parse_filter
-from feedtool.model import Enclosure, Episode, Listing, ShowInfo
+from feedtool.model import Enclosure, Episode, Listing, ShowInfo, TagRule
+from feedtool.patterns import compile_rule
 from feedtool.publish import Publisher, RenderCache, feed_url
 from feedtool.refresh import refresh, store_listing
 from feedtool.store import FetchMeta, Store
@@ -392,7 +392,7 @@ def _many_shows(folder: Path, shows: int, per_show: int, big: int) -> Path:
                     duration=1800, categories=("Technology",) if n % 10 == 0 else ())
             for n in range(big)
         ]  # fmt: skip
-        store.apply_listing(show, source, Listing(ShowInfo(title="Big show"), episodes), FetchMeta())
+        store_listing(store, show, source, Listing(ShowInfo(title="Big show"), episodes), FetchMeta())
     print(f"({shows:,} shows and one of {big:,} episodes written in {time.perf_counter() - started:.1f} s)",
           flush=True)  # fmt: skip
     config_path = folder / "config.yaml"
@@ -434,7 +434,8 @@ def bench_index(work: Path, shows: int, big: int, repeats: int) -> None:
         _,
     ):
         first = _get(f"{base}/")  # a new worker: imports, the template, cold pages
-        renders, cached = [], []
+        renders: list[float] = []
+        cached: list[float] = []
         for n in range(repeats):
             with Store(many.store) as store:  # a refresh's commit: the next GET / renders again
                 store.record_failure("show-1", many.shows["show-1"].sources[0], f"HTTP 500, time {n}")
@@ -466,7 +467,11 @@ def _update_listing(size: int, edit: int) -> Listing:
 def bench_updates(work: Path, sizes: list[int], repeats: int) -> None:
     print(f"\n## Updating stored episodes (every description changed; medians of {repeats})\n", flush=True)
     source = SourceConfig("rss", "https://bench.example/updated.xml")
-    show = ShowConfig("updated", (source,), tags=(TagRule("open-models", (re.compile("open models"),)),))
+    show = ShowConfig(
+        "updated",
+        (source,),
+        tags=(TagRule("open-models", (compile_rule("open models", "tags.open-models.match[0]", 1.0),)),),
+    )
     inserts: dict[int, list[float]] = {size: [] for size in sizes}
     updates: dict[int, list[float]] = {size: [] for size in sizes}
     for repeat in range(repeats):
@@ -475,10 +480,10 @@ def bench_updates(work: Path, sizes: list[int], repeats: int) -> None:
             gc.collect()  # start each from the same heap: earlier runs' garbage is not this one's cost
             with Store(work / f"updates-{size}-{repeat}.sqlite") as store:
                 started = time.perf_counter()
-                store.apply_listing(show, source, first, FetchMeta())
+                store_listing(store, show, source, first, FetchMeta())
                 inserts[size].append(time.perf_counter() - started)
                 started = time.perf_counter()
-                counts = store.apply_listing(show, source, edited, FetchMeta())
+                counts = store_listing(store, show, source, edited, FetchMeta())
                 updates[size].append(time.perf_counter() - started)
                 assert counts.updated == size, counts
             del first, edited

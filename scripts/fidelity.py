@@ -127,8 +127,8 @@ def measure(feeds: Sequence[Path]) -> Report:
             results = {r.show_id: r for r in refresh(config).results}
         client = create_app({"FEEDTOOL_CONFIG": str(config_path), "TESTING": True}).test_client()
         for name, feed in names.items():
-            upstream = _parse(feed.read_bytes())
-            if upstream is None or results[name].status == "failed":
+            theirs = _parse(feed.read_bytes())
+            if theirs is None or results[name].status == "failed":
                 report.skipped.append(f"{feed.name}: not a feed both parsers read")
                 continue
             body = client.get(f"/feeds/{name}.rss").data
@@ -140,7 +140,7 @@ def measure(feeds: Sequence[Path]) -> Report:
                 added = [str(p) for p in lint(body) if (p.rule, p.severity) not in upstream_rules]
                 if added:
                     report.lint_added[feed.name] = added
-            _compare(feed.name, upstream, ours, base, started, report)
+            _compare(feed.name, theirs, ours, base, started, report)
     return report
 
 
