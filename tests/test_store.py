@@ -33,6 +33,8 @@ from feedtool.patterns import compile_rule
 from feedtool.refresh import ranks, refresh, retag, store_listing
 from feedtool.store import MIGRATIONS, Counts, FetchMeta, Store
 from feedtool.store.codecs import decode_episode, encode_episode, episode_v1_to_v2
+from feedtool.testing.feeds import DAY
+from feedtool.testing.feeds import episode as ep
 from feedtool.update import plan_listing
 
 RSS = SourceConfig("rss", "https://feeds.example/show.rss")
@@ -42,19 +44,6 @@ SHOW = ShowConfig(
     sources=(RSS, LISTING),
     tags=(TagRule("open-models", (compile_rule(r"open models?", "t.match[0]", 1),), ("title", "description")),),
 )
-DAY = datetime(2026, 5, 1, 12, tzinfo=UTC)
-
-
-def ep(n: int, **fields: object) -> Episode:
-    values: dict[str, object] = {
-        "guid": f"g{n}",
-        "title": f"Episode {n}",
-        "published": DAY + timedelta(days=n),
-        "duration": 600 * n,
-        "enclosure": Enclosure(f"https://cdn.example/{n}.mp3", "audio/mpeg", 1000 * n),
-    }
-    values.update(fields)
-    return Episode(**values)  # type: ignore[arg-type]
 
 
 def listing(*episodes: Episode, title: str = "Show") -> Listing:

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from feedtool.model import Enclosure, Episode, Listing, Rules, ShowInfo, TagRule
+from feedtool.model import Listing, Rules, ShowInfo, TagRule
 from feedtool.patterns import compile_rule
+from feedtool.testing.feeds import episode as ep
 from feedtool.update import Counts, Record, ShowState, plan_listing, plan_retag, row
 
-DAY = datetime(2026, 5, 1, 12, tzinfo=UTC)
 RANKS = {"listing": 1, "radionet": 2, "rss": 3}
 RSS = ("rss", "https://feeds.example/show.rss")
 LISTING = ("listing", "/saved/show.txt")
 RULES = Rules(tags=(TagRule("open-models", (compile_rule(r"open models?", "tags.open-models.match[0]", 1.0),)),))
 EMPTY = ShowState("show")
-
-
-def ep(n: int, **fields: object) -> Episode:
-    values: dict[str, object] = {
-        "guid": f"g{n}",
-        "title": f"Episode {n}",
-        "published": DAY + timedelta(days=n),
-        "duration": 600 * n,
-        "enclosure": Enclosure(f"https://cdn.example/{n}.mp3", "audio/mpeg", 1000 * n),
-    }
-    values.update(fields)
-    return Episode(**values)  # type: ignore[arg-type]
 
 
 def stored(*records: Record, links: dict[tuple[tuple[str, str], str], int] | None = None) -> ShowState:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from feedtool import namespaces
+from feedtool.model import Enclosure, Episode
 
 NAMESPACES = f'xmlns:itunes="{namespaces.ITUNES}" xmlns:atom="{namespaces.ATOM}" xmlns:podcast="{namespaces.PODCAST}"'
 _NO_ENCLOSURE = ""
@@ -112,3 +113,20 @@ def podcast(episodes: int, *, show: str = "Bench Show", seed: int = 0) -> bytes:
     )
     return feed(items, title=show, link=f"{site}/", description="A synthetic show for feedtool's benchmarks.",
                 extra=channel)  # fmt: skip
+
+
+#: The day the test episodes of ``episode()`` count from.
+DAY = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+def episode(n: int, **fields: object) -> Episode:
+    """A parsed Episode ``n`` (GUID ``g<n>``, dated ``n`` days after DAY, 10n minutes long), with fields changed."""
+    values: dict[str, object] = {
+        "guid": f"g{n}",
+        "title": f"Episode {n}",
+        "published": DAY + timedelta(days=n),
+        "duration": 600 * n,
+        "enclosure": Enclosure(f"https://cdn.example/{n}.mp3", "audio/mpeg", 1000 * n),
+    }
+    values.update(fields)
+    return Episode(**values)  # type: ignore[arg-type]
