@@ -497,9 +497,15 @@ def bench_updates(work: Path, sizes: list[int], repeats: int) -> None:
                met=ratio <= 1.2 * factor))  # fmt: skip
 
 
+STEPS = ("refresh", "serving", "scale", "growth", "index", "updates")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke run")
+    parser.add_argument(
+        "--only", nargs="+", metavar="STEP", choices=STEPS, help=f"run only these steps ({', '.join(STEPS)})"
+    )
     args = parser.parse_args()
     quick = args.quick
     print(f"# feedtool benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
@@ -521,6 +527,8 @@ def main() -> None:
             ("updates", lambda w: bench_updates(w, [40, 160, 320] if quick else [4_000, 16_000, 32_000], repeats)),
         ]
         for name, step in steps:
+            if args.only and name not in args.only:
+                continue
             folder = work / name
             folder.mkdir()
             step(folder)
