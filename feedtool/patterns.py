@@ -58,6 +58,8 @@ def expanded_size(pattern: str) -> int:
     (91205, 4, 507)
     >>> expanded_size("(?x) (?:a{10} ) {10}  # the count applies to the group")
     145
+    >>> expanded_size("(?|(?x)a{10}) {10}")  # (?x) set in a branch reset group outlives it
+    167
     >>> expanded_size("a{" + "9" * 4400 + "}") >= _HUGE
     True
     """
@@ -73,6 +75,7 @@ class _Frame:
     branches: int = 0
     size: int = 0
     last: int | None = None  # the size of the last item: what a quantifier repeats
+    branch_reset: bool = False  # (?|...): its inline flags outlive it
 
 
 @dataclass
@@ -172,12 +175,13 @@ class _Scanner:
         frame.size = min(frame.size + size, _HUGE)
         frame.last = size
 
-    def open(self, overhead: int) -> None:
-        self.stack.append(_Frame(self.verbose, overhead=overhead))
+    def open(self, overhead: int, branch_reset: bool = False) -> None:
+        self.stack.append(_Frame(self.verbose, overhead=overhead, branch_reset=branch_reset))
 
     def close(self) -> None:
         frame = self.stack.pop()
-        self.verbose = frame.verbose
+        if not frame.branch_reset:  # regex keeps flags set inside (?|...) after it closes
+            self.verbose = frame.verbose
         self.item(frame.overhead + frame.branches + frame.size)
 
     def quantifier(self, char: str) -> None:
@@ -272,7 +276,7 @@ class _Scanner:
             else:
                 self.open(overhead=2)
         elif char in ("=", "!", ">", "|"):
-            self.open(overhead=2)
+            self.open(overhead=2, branch_reset=char == "|")
         elif char == "P":
             kind = self.get()
             self.get_while(_NAME_END, include=False)
