@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -216,6 +218,53 @@ def test_json_feed(fixture: str) -> None:
             assert attachment.get("size_in_bytes") == e.enclosure.length
             assert attachment.get("duration_in_seconds") == e.duration
         assert item.get("tags", []) == list(s.tags)
+
+
+def _members(value: object) -> Iterator[tuple[str, object]]:
+    """Every (name, value) of every object in a JSON document."""
+    if isinstance(value, dict):
+        for name, child in value.items():
+            yield name, child
+            yield from _members(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _members(child)
+
+
+def test_json_feed_extensions(fixture: str) -> None:
+    """Issue 11: what JSON Feed has no field for rides in `_`-named objects, as its spec allows."""
+    doc = document(fixture, "json")
+    feed = json.loads(jsonfeed.render(doc))
+    standard = {"version", "title", "home_page_url", "feed_url", "description", "icon", "authors", "language", "items"}
+    assert {k for k in feed if not k.startswith("_")} <= standard
+    assert all(re.fullmatch("_[A-Za-z].*", k) for k in feed if k not in standard)
+    assert None not in (v for _, v in _members(feed))  # unknown is left out, never null
+    assert feed["_podcast"] == {"about": "https://podcastindex.org/namespace/1.0", "guid": doc.podcast_guid}
+    assert feed.get("_itunes", {}).get("explicit") == doc.info.explicit
+    assert feed.get("_itunes", {}).get("categories", []) == [list(c) for c in doc.info.categories]
+    for item, s in zip(feed["items"], doc.episodes, strict=True):
+        e = s.data
+        itunes, podcast = item.get("_itunes", {}), item.get("_podcast", {})
+        assert itunes.get("duration") == e.duration
+        assert (itunes.get("season"), itunes.get("episode")) == (e.season, e.episode)
+        assert (itunes.get("episodeType"), itunes.get("explicit")) == (e.episode_type, e.explicit)
+        assert itunes.get("keywords", []) == list(e.keywords)
+        assert [t["url"] for t in podcast.get("transcripts", [])] == [t.url for t in e.transcripts]
+        assert [t.get("type") for t in podcast.get("transcripts", [])] == [t.type for t in e.transcripts]
+        assert podcast.get("chapters", {}).get("url") == (e.chapters_link.url if e.chapters_link else None)
+        assert [(p["name"], p.get("role")) for p in podcast.get("persons", [])] == [(p.name, p.role) for p in e.persons]
+        assert [c["title"] for c in item.get("_podlove", {}).get("chapters", [])] == [c.title for c in e.chapters]
+        assert item.get("authors", [{}])[0].get("name") == e.author
+
+
+def test_json_feed_fixtures_use_the_extensions() -> None:
+    """The fixtures hold what the extensions carry, so the test above can fail."""
+    items = [i for name in FIXTURES for i in json.loads(jsonfeed.render(document(name, "json")))["items"]]
+    for member in ("_itunes", "_podcast", "_podlove"):
+        assert any(member in i for i in items), member
+    podcast = [i["_podcast"] for i in items if "_podcast" in i]
+    for key in ("transcripts", "chapters", "persons"):
+        assert any(key in p for p in podcast), key
 
 
 def test_rss_channel_and_items_carry_podcast_tags() -> None:
