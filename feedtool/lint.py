@@ -1,7 +1,8 @@
 """Will podcast apps accept this feed? A linter for RSS podcast feeds, ours or anyone's.
 
-Rules come from Apple Podcasts' feed requirements and the RSS Advisory Board's Best
-Practices Profile. An *error* is something an app or directory rejects or gets
+Rules come from Apple Podcasts' feed requirements, the RSS Advisory Board's Best
+Practices Profile and the Podcasting 2.0 namespace's documentation
+(https://podcastindex.org/namespace/1.0). An *error* is something an app or directory rejects or gets
 wrong (Apple refuses the feed, an app downloads an episode twice); a *warning* is
 something they recommend. Pure: bytes in, problems out.
 """
@@ -67,6 +68,38 @@ APPLE_TYPES = frozenset(
     }
 )
 
+#: podcast:transcript types the namespace lists; apps skip a transcript of another type.
+TRANSCRIPT_TYPES = frozenset(
+    {"text/vtt", "application/x-subrip", "application/srt", "application/json", "text/html", "text/plain"}
+)
+CHAPTERS_TYPE = "application/json+chapters"
+MAX_FUNDING_TEXT = 128
+
+#: The Podcast Taxonomy Project's podcast:person groups and their roles (compared in lower case).
+PERSON_ROLES: dict[str, frozenset[str]] = {
+    group: frozenset(role.lower() for role in roles)
+    for group, roles in {
+        "creative direction": ["Director", "Assistant Director", "Executive Producer", "Senior Producer", "Producer",
+                               "Associate Producer", "Development Producer", "Creative Director"],
+        "cast": ["Host", "Co-Host", "Guest Host", "Guest", "Voice Actor", "Narrator", "Announcer", "Reporter"],
+        "writing": ["Author", "Editorial Director", "Co-Writer", "Writer", "Songwriter", "Guest Writer", "Story Editor",
+                    "Managing Editor", "Script Editor", "Script Coordinator", "Researcher", "Editor", "Fact Checker",
+                    "Translator", "Transcriber", "Logger"],
+        "audio production": ["Studio Coordinator", "Technical Director", "Technical Manager", "Audio Engineer",
+                             "Remote Recording Engineer", "Post Production Engineer"],
+        "audio post-production": ["Audio Editor", "Sound Designer", "Foley Artist", "Composer", "Theme Music",
+                                  "Music Production", "Music Contributor"],
+        "administration": ["Production Coordinator", "Booking Coordinator", "Production Assistant", "Content Manager",
+                           "Marketing Manager", "Sales Representative", "Sales Manager"],
+        "visuals": ["Graphic Designer", "Cover Art Designer"],
+        "community": ["Social Media Manager"],
+        "misc.": ["Consultant", "Intern"],
+        "video production": ["Camera Operator", "Lighting Designer", "Camera Grip", "Assistant Camera"],
+        "video post-production": ["Editor", "Assistant Editor"],
+    }.items()
+}  # fmt: skip
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-([0-9a-fA-F])[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _RFC822 = re.compile(
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"(?P<year>\d+) \d{2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|UT|GMT|[ECMP][SD]T|[A-IK-Z])"
@@ -184,6 +217,18 @@ def _channel(channel: etree._Element) -> Iterator[Problem]:
         yield Problem("error", "channel-explicit", where, f"<itunes:explicit> is {explicit!r}; use true or false")
     if not any(link.get("rel") == "self" for link in channel.iterfind(f"{{{namespaces.ATOM}}}link")):
         yield Problem("warning", "self-link", where, 'no <atom:link rel="self"> naming the feed\'s own URL')
+    yield from _podcast_guid(channel)
+    for locked in _podcast(channel, "locked"):
+        if (locked.text or "").strip() not in ("yes", "no"):
+            yield Problem("error", "podcast-locked", where, f"<podcast:locked> is {locked.text!r}; use yes or no")
+    for funding in _podcast(channel, "funding"):
+        if not _attribute(funding, "url"):
+            yield Problem("error", "podcast-funding", where, "<podcast:funding> without url")
+        if len((funding.text or "").strip()) > MAX_FUNDING_TEXT:
+            yield Problem(
+                "warning", "podcast-funding", where, f"<podcast:funding> text is over {MAX_FUNDING_TEXT} characters"
+            )
+    yield from _podcast_shared(channel, where)
 
 
 def _categories(channel: etree._Element) -> Iterator[Problem]:
@@ -239,6 +284,8 @@ def _item(item: etree._Element, number: int, guids: dict[str, str], enclosures: 
         number_text = _text(item, f"itunes:{tag}")
         if number_text is not None and not (_is_number(number_text) and int(number_text) > 0):
             yield Problem("error", f"item-{tag}", where, f"<itunes:{tag}> {number_text!r} is not a positive integer")
+    yield from _podcast_item(item, where)
+    yield from _podcast_shared(item, where)
 
 
 def _enclosure(item: etree._Element, where: str, enclosures: dict[str, str]) -> Iterator[Problem]:
@@ -263,6 +310,125 @@ def _enclosure(item: etree._Element, where: str, enclosures: dict[str, str]) -> 
         yield Problem("warning", "item-enclosure", where, f"<enclosure> type {kind!r} does not play in Apple Podcasts")
     if not _is_number(length):
         yield Problem("error", "item-enclosure", where, f"<enclosure> length {length!r} is not a number of bytes")
+
+
+def _podcast(parent: etree._Element, name: str) -> list[etree._Element]:
+    return parent.findall(f"{{{namespaces.PODCAST}}}{name}")
+
+
+def _attribute(element: etree._Element, name: str) -> str:
+    return (element.get(name) or "").strip()
+
+
+def _podcast_guid(channel: etree._Element) -> Iterator[Problem]:
+    for guid in _podcast(channel, "guid"):
+        value = (guid.text or "").strip()
+        match = _UUID.fullmatch(value)
+        if match is None:
+            # Podcast Index and the apps that look podcasts up by guid find nothing.
+            yield Problem("error", "podcast-guid", "channel", f"<podcast:guid> {value!r} is not a UUID")
+        elif match.group(1) != "5":
+            yield Problem(
+                "warning",
+                "podcast-guid",
+                "channel",
+                f"<podcast:guid> {value!r} is a version {match.group(1)} UUID"
+                "; the namespace asks for a UUIDv5 of the feed URL",
+            )
+
+
+def _podcast_item(item: etree._Element, where: str) -> Iterator[Problem]:
+    for transcript in _podcast(item, "transcript"):
+        kind = _attribute(transcript, "type")
+        if not _attribute(transcript, "url"):
+            yield Problem("error", "podcast-transcript", where, "<podcast:transcript> without url")
+        if not kind:
+            yield Problem("error", "podcast-transcript", where, "<podcast:transcript> without type")
+        elif kind.lower() not in TRANSCRIPT_TYPES:
+            yield Problem(
+                "error",
+                "podcast-transcript",
+                where,
+                f"<podcast:transcript> type {kind!r} is none of {', '.join(sorted(TRANSCRIPT_TYPES))}",
+            )
+    for chapters in _podcast(item, "chapters"):
+        kind = _attribute(chapters, "type")
+        if not _attribute(chapters, "url"):
+            yield Problem("error", "podcast-chapters", where, "<podcast:chapters> without url")
+        if not kind:
+            yield Problem("error", "podcast-chapters", where, "<podcast:chapters> without type")
+        elif kind.lower() != CHAPTERS_TYPE:
+            yield Problem(
+                "warning", "podcast-chapters", where, f"<podcast:chapters> type {kind!r}, not {CHAPTERS_TYPE}"
+            )
+    alternates = _podcast(item, "alternateEnclosure")
+    defaults = [a for a in alternates if _attribute(a, "default").lower() == "true"]
+    if len(defaults) > 1:
+        yield Problem(
+            "error",
+            "podcast-alternate-enclosure",
+            where,
+            f'{len(defaults)} <podcast:alternateEnclosure default="true">: at most one is the default',
+        )
+    for number, alternate in enumerate(alternates, start=1):
+        if not _attribute(alternate, "type"):
+            yield Problem(
+                "error", "podcast-alternate-enclosure", where, f"<podcast:alternateEnclosure> {number} without type"
+            )
+        sources = _podcast(alternate, "source")
+        if not any(_attribute(source, "uri") for source in sources):
+            yield Problem(
+                "error",
+                "podcast-alternate-enclosure",
+                where,
+                f"<podcast:alternateEnclosure> {number} has no <podcast:source uri=...>: nothing to play",
+            )
+
+
+def _podcast_shared(parent: etree._Element, where: str) -> Iterator[Problem]:
+    """The tags a channel and an item may both carry: value, person."""
+    for value in _podcast(parent, "value"):
+        yield from _value(value, where)
+    for person in _podcast(parent, "person"):
+        group = _attribute(person, "group").lower() or "cast"
+        role = _attribute(person, "role").lower() or "host"
+        if group not in PERSON_ROLES:
+            yield Problem(
+                "warning", "podcast-person", where, f"<podcast:person> group {group!r} is not in the taxonomy"
+            )
+        elif role not in PERSON_ROLES[group]:
+            yield Problem(
+                "warning", "podcast-person", where, f"<podcast:person> role {role!r} is not a role of group {group!r}"
+            )
+
+
+def _value(value: etree._Element, where: str) -> Iterator[Problem]:
+    for attribute in ("type", "method"):
+        if not _attribute(value, attribute):
+            yield Problem("error", "podcast-value", where, f"<podcast:value> without {attribute}")
+    # Apps pay each recipient split / (sum of splits): the splits are shares, whole numbers.
+    groups = [value, *value.iterfind(f"{{{namespaces.PODCAST}}}valueTimeSplit")]
+    total = 0
+    for group in groups:
+        for recipient in _podcast(group, "valueRecipient"):
+            name = _attribute(recipient, "name") or _attribute(recipient, "address")[:20]
+            for attribute in ("type", "address", "split"):
+                if not _attribute(recipient, attribute):
+                    yield Problem(
+                        "error", "podcast-value", where, f"<podcast:valueRecipient> {name!r} without {attribute}"
+                    )
+            split = _attribute(recipient, "split")
+            if split and not _is_number(split):
+                yield Problem(
+                    "error",
+                    "podcast-value",
+                    where,
+                    f"<podcast:valueRecipient> {name!r} split {split!r} is not a whole number",
+                )
+            elif split and group is value:
+                total += int(split)
+    if total == 0 and not value.findall(f"{{{namespaces.PODCAST}}}valueTimeSplit"):
+        yield Problem("error", "podcast-value", where, "<podcast:value> splits add up to 0: nobody is paid")
 
 
 def _is_number(text: str) -> bool:

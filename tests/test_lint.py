@@ -65,6 +65,31 @@ def second_item(**changes: str) -> bytes:
     return feed(items=ITEM + other)
 
 
+def add_channel(tags: str) -> bytes:
+    return feed(channel=CHANNEL + tags)
+
+
+def add_item(tags: str) -> bytes:
+    return feed(items=ITEM.replace("</item>", f"{tags}</item>"))
+
+
+GUID = "<podcast:guid>917393e3-1b1e-5cef-ace4-edaa54e1f810</podcast:guid>"
+VALUE = (
+    '<podcast:value type="lightning" method="keysend" suggested="0.00000005000">'
+    '<podcast:valueRecipient name="Host" type="node" address="02d5c1bf8b94" split="90"/>'
+    '<podcast:valueRecipient name="App" type="node" address="03ae9f91a0cb" split="10" fee="true"/>'
+    "</podcast:value>"
+)
+TRANSCRIPT = '<podcast:transcript url="https://show.example/1.vtt" type="text/vtt"/>'
+CHAPTERS = '<podcast:chapters url="https://show.example/1.json" type="application/json+chapters"/>'
+ALTERNATE = (
+    '<podcast:alternateEnclosure type="audio/opus" length="1000" default="true">'
+    '<podcast:source uri="https://cdn.example/1.opus"/><podcast:source uri="ipfs://QmX"/>'
+    "</podcast:alternateEnclosure>"
+)
+FUNDING = '<podcast:funding url="https://show.example/support">Support the show</podcast:funding>'
+PERSON = '<podcast:person role="guest" group="cast">Grace</podcast:person>'
+
 FAILING = [
     ("channel-title", replace_channel("<title>A Show</title>", ""), "error"),
     ("channel-description", replace_channel("About the show.", ""), "error"),
@@ -120,6 +145,36 @@ FAILING = [
     ("utf-8", feed().replace(b"About the show.", b"Caf\xe9"), "error"),
     ("xml", feed()[:-20], "error"),
     ("rss", b'<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>', "error"),
+    ("podcast-guid", add_channel("<podcast:guid>show-0001</podcast:guid>"), "error"),
+    ("podcast-guid", add_channel("<podcast:guid>{917393e3-1b1e-5cef-ace4-edaa54e1f810}</podcast:guid>"), "error"),
+    ("podcast-guid", add_channel(GUID.replace("-5cef-", "-4cef-")), "warning"),
+    ("podcast-value", add_item(VALUE.replace('split="90"', 'split="0.9"')), "error"),
+    ("podcast-value", add_item(VALUE.replace('split="90"', 'split="0"').replace('split="10"', 'split="0"')), "error"),
+    ("podcast-value", add_item(VALUE.replace(' method="keysend"', "")), "error"),
+    ("podcast-value", add_channel(VALUE.replace('type="lightning" ', "")), "error"),
+    ("podcast-value", add_item(VALUE.replace(' address="02d5c1bf8b94"', "")), "error"),
+    ("podcast-transcript", add_item(TRANSCRIPT.replace("text/vtt", "text/srt")), "error"),
+    ("podcast-transcript", add_item(TRANSCRIPT.replace('url="https://show.example/1.vtt" ', "")), "error"),
+    ("podcast-transcript", add_item(TRANSCRIPT.replace(' type="text/vtt"', "")), "error"),
+    ("podcast-chapters", add_item(CHAPTERS.replace('url="https://show.example/1.json" ', "")), "error"),
+    ("podcast-chapters", add_item(CHAPTERS.replace(' type="application/json+chapters"', "")), "error"),
+    ("podcast-chapters", add_item(CHAPTERS.replace("application/json+chapters", "application/json")), "warning"),
+    ("podcast-alternate-enclosure", add_item(ALTERNATE + ALTERNATE.replace("opus", "aac")), "error"),
+    ("podcast-alternate-enclosure", add_item(ALTERNATE.replace(' type="audio/opus"', "")), "error"),
+    (
+        "podcast-alternate-enclosure",
+        add_item(
+            ALTERNATE.replace(
+                '<podcast:source uri="https://cdn.example/1.opus"/><podcast:source uri="ipfs://QmX"/>', ""
+            )
+        ),
+        "error",
+    ),
+    ("podcast-locked", add_channel("<podcast:locked>true</podcast:locked>"), "error"),
+    ("podcast-funding", add_channel(FUNDING.replace(' url="https://show.example/support"', "")), "error"),
+    ("podcast-funding", add_channel(FUNDING.replace("Support the show", "x" * 129)), "warning"),
+    ("podcast-person", add_item(PERSON.replace('role="guest"', 'role="sidekick"')), "warning"),
+    ("podcast-person", add_channel(PERSON.replace('group="cast"', 'group="crew"')), "warning"),
 ]
 
 PASSING = [
@@ -133,6 +188,24 @@ PASSING = [
     ("item-enclosure", replace_item("audio/mpeg", "video/mp4")),
     ("channel-category", replace_channel('text="Physics"', 'text="Astronomy"')),
     ("utf-8", feed(declaration="utf-8")),
+    ("podcast-guid", add_channel(GUID)),
+    ("podcast-value", add_item(VALUE)),
+    ("podcast-value", add_channel(VALUE.replace('split="90"', 'split="0"'))),  # someone is still paid
+    ("podcast-transcript", add_item(TRANSCRIPT + TRANSCRIPT.replace("text/vtt", "application/x-subrip"))),
+    ("podcast-transcript", add_item(TRANSCRIPT.replace("text/vtt", "application/json"))),
+    ("podcast-chapters", add_item(CHAPTERS)),
+    ("podcast-alternate-enclosure", add_item(ALTERNATE + ALTERNATE.replace(' default="true"', ""))),
+    ("podcast-locked", add_channel('<podcast:locked owner="ada@show.example">yes</podcast:locked>')),
+    ("podcast-funding", add_channel(FUNDING)),
+    ("podcast-person", add_item(PERSON + "<podcast:person>Ada</podcast:person>")),  # host in cast, by default
+    (
+        "podcast-person",
+        add_channel(
+            PERSON.replace('role="guest"', 'role="Audio Editor"').replace(
+                'group="cast"', 'group="Audio Post-Production"'
+            )
+        ),
+    ),
 ]
 
 

@@ -1,4 +1,4 @@
-"""normalize.identity: enclosure keys, derived GUIDs, slugs."""
+"""normalize.identity: enclosure keys, derived GUIDs, slugs, Atom ids."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feedtool.normalize.identity import derive_guid, enclosure_key, slugify
+from feedtool.normalize.identity import atom_id, derive_guid, enclosure_key, is_atom_id, slugify
 
 
 def utc(*args: int) -> datetime:
@@ -53,3 +53,30 @@ SLUGS = [
 @pytest.mark.parametrize(("text", "slug"), SLUGS, ids=[s or "nothing" for _, s in SLUGS])
 def test_slugify(text: str, slug: str) -> None:
     assert slugify(text) == slug
+
+
+@pytest.mark.parametrize(
+    ("guid", "kept"),
+    [
+        ("https://show.example/ep/1", True),
+        ("urn:uuid:0f6d4b52-5d66-4b0e-9c1e-0a1d3c7a9f10", True),
+        ("tag:show.example,2026:ep-1", True),
+        ("show-0001", False),
+        ("feedtool:show:013ed324a239dd87fc7fe98a8d2f99ae", False),  # a derived GUID: no registered scheme
+        ("https://show.example", False),  # canonically https://show.example/
+        ("HTTPS://show.example/1", False),
+        ("https://show.example:443/1", False),
+        ("https://show.example/a b", False),
+        ("https://show.example/caf\u00e9", False),
+        ("https://show.example/%7Euser", False),
+        ("https://show.example/a/../b", False),
+        ("12345", False),
+    ],
+    ids=lambda v: str(v),
+)
+def test_atom_id_keeps_only_canonical_iris(guid: str, kept: bool) -> None:
+    made = atom_id("show", guid)
+    assert (made == guid) is kept
+    assert is_atom_id(made)
+    assert made == atom_id("show", guid)
+    assert (made == atom_id("other-show", guid)) is kept  # a made id is the show's own

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ from lxml import etree
 
 from feedtool.lint import lint
 from feedtool.model import StoredEpisode
+from feedtool.normalize.identity import atom_id, is_atom_id
 from feedtool.normalize.text import html_to_text
 from feedtool.render import FeedDocument, atom, jsonfeed, podcast_guid, rss
 from feedtool.sources import ParseContext
@@ -131,7 +134,7 @@ def test_atom_read_by_parsers(fixture: str) -> None:
     gpodder = podcastparser.parse("", io.BytesIO(body))
     for entry, episode, s in zip(parsed.entries, gpodder["episodes"], stored, strict=True):
         e = s.data
-        assert entry.id == episode["guid"] == e.guid
+        assert entry.id == episode["guid"] == atom_id(s.show_id, e.guid)
         assert entry.title == episode["title"] == e.title
         assert episode["published"] == int(s.sort_time.timestamp())
         if e.enclosure:
@@ -161,6 +164,45 @@ def test_atom_enclosure_links_keep_rel_type_and_length(fixture: str) -> None:
         assert all(link.get("rel") for link in links)
 
 
+def test_atom_ids_are_iris_stable_across_renders(fixture: str) -> None:
+    """Regression (issue 11): a GUID such as 'quietlab-0002' was written as the atom:id,
+    which is no IRI (the W3C validator's error); the feed's id followed the URL asked for."""
+    doc = document(fixture, "atom")
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = etree.fromstring(atom.render(doc))
+    ids = [entry.findtext("a:id", namespaces=ns) for entry in root.findall("a:entry", ns)]
+    assert all(is_atom_id(i or "") for i in ids), ids
+    assert len(set(ids)) == len(ids)
+    for i, s in zip(ids, doc.episodes, strict=True):  # an IRI GUID stays as it is
+        assert (i == s.data.guid) == is_atom_id(s.data.guid)
+    assert root.findtext("a:id", namespaces=ns) == f"urn:uuid:{doc.podcast_guid}"
+    # Another render, at another address and with other episodes around, says the same.
+    again = replace(doc, self_url="http://other.example/show.atom?utm_source=x", episodes=doc.episodes[::-1])
+    root_again = etree.fromstring(atom.render(again))
+    assert root_again.findtext("a:id", namespaces=ns) == root.findtext("a:id", namespaces=ns)
+    assert sorted(e.findtext("a:id", namespaces=ns) or "" for e in root_again.findall("a:entry", ns)) == sorted(
+        i or "" for i in ids
+    )
+
+
+def test_atom_non_iri_guids_in_the_fixtures() -> None:
+    """The fixtures do hold GUIDs that are no IRI, so the test above can fail."""
+    guids = [s.data.guid for name in FIXTURES for s in document(name, "atom").episodes]
+    assert not all(is_atom_id(g) for g in guids)
+    assert any(is_atom_id(g) for g in guids)
+
+
+def test_atom_feed_without_author_names_the_show() -> None:
+    """RFC 4287 4.1.1: a feed needs an author, or every entry one."""
+    doc = document("durations.xml", "atom")
+    assert not doc.info.author
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    root = etree.fromstring(atom.render(doc))
+    assert root.findtext("a:author/a:name", namespaces=ns) == doc.title
+    for entry in root.findall("a:entry", ns):  # and no entry's content is blank
+        assert (entry.findtext("a:content", namespaces=ns) or "").strip()
+
+
 def test_json_feed(fixture: str) -> None:
     body, stored = render(document(fixture, "json"), "json")
     feed = json.loads(body)
@@ -176,6 +218,53 @@ def test_json_feed(fixture: str) -> None:
             assert attachment.get("size_in_bytes") == e.enclosure.length
             assert attachment.get("duration_in_seconds") == e.duration
         assert item.get("tags", []) == list(s.tags)
+
+
+def _members(value: object) -> Iterator[tuple[str, object]]:
+    """Every (name, value) of every object in a JSON document."""
+    if isinstance(value, dict):
+        for name, child in value.items():
+            yield name, child
+            yield from _members(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _members(child)
+
+
+def test_json_feed_extensions(fixture: str) -> None:
+    """Issue 11: what JSON Feed has no field for rides in `_`-named objects, as its spec allows."""
+    doc = document(fixture, "json")
+    feed = json.loads(jsonfeed.render(doc))
+    standard = {"version", "title", "home_page_url", "feed_url", "description", "icon", "authors", "language", "items"}
+    assert {k for k in feed if not k.startswith("_")} <= standard
+    assert all(re.fullmatch("_[A-Za-z].*", k) for k in feed if k not in standard)
+    assert None not in (v for _, v in _members(feed))  # unknown is left out, never null
+    assert feed["_podcast"] == {"about": "https://podcastindex.org/namespace/1.0", "guid": doc.podcast_guid}
+    assert feed.get("_itunes", {}).get("explicit") == doc.info.explicit
+    assert feed.get("_itunes", {}).get("categories", []) == [list(c) for c in doc.info.categories]
+    for item, s in zip(feed["items"], doc.episodes, strict=True):
+        e = s.data
+        itunes, podcast = item.get("_itunes", {}), item.get("_podcast", {})
+        assert itunes.get("duration") == e.duration
+        assert (itunes.get("season"), itunes.get("episode")) == (e.season, e.episode)
+        assert (itunes.get("episodeType"), itunes.get("explicit")) == (e.episode_type, e.explicit)
+        assert itunes.get("keywords", []) == list(e.keywords)
+        assert [t["url"] for t in podcast.get("transcripts", [])] == [t.url for t in e.transcripts]
+        assert [t.get("type") for t in podcast.get("transcripts", [])] == [t.type for t in e.transcripts]
+        assert podcast.get("chapters", {}).get("url") == (e.chapters_link.url if e.chapters_link else None)
+        assert [(p["name"], p.get("role")) for p in podcast.get("persons", [])] == [(p.name, p.role) for p in e.persons]
+        assert [c["title"] for c in item.get("_podlove", {}).get("chapters", [])] == [c.title for c in e.chapters]
+        assert item.get("authors", [{}])[0].get("name") == e.author
+
+
+def test_json_feed_fixtures_use_the_extensions() -> None:
+    """The fixtures hold what the extensions carry, so the test above can fail."""
+    items = [i for name in FIXTURES for i in json.loads(jsonfeed.render(document(name, "json")))["items"]]
+    for member in ("_itunes", "_podcast", "_podlove"):
+        assert any(member in i for i in items), member
+    podcast = [i["_podcast"] for i in items if "_podcast" in i]
+    for key in ("transcripts", "chapters", "persons"):
+        assert any(key in p for p in podcast), key
 
 
 def test_rss_channel_and_items_carry_podcast_tags() -> None:

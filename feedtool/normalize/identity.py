@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -89,6 +90,57 @@ def derive_guid(
     day = published.astimezone(UTC).date().isoformat() if published else ""
     digest = hashlib.sha256(f"{show_id}\n{title_key(title)}\n{day}".encode()).hexdigest()
     return f"feedtool:{show_id}:{digest[:32]}"
+
+
+#: The UUIDv5 namespace of feedtool's Atom entry ids (uuid5 of the URL namespace and
+#: "https://feedtool/atom-entry-id"): fixed forever, or every id changes.
+ATOM_ENTRY_NAMESPACE = uuid.UUID("a36200f3-dc5d-5240-837c-0f01a70463cb")
+
+# What an Atom id may be kept as written: ASCII in canonical form, so that the W3C
+# validator reads it as a full URI (RFC 4287 4.2.6) and no reader normalizes it into
+# another id. Lower-case scheme and host, no default port, a path, upper-case
+# percent escapes that do not stand for unreserved characters, no dot segments.
+_HTTP_IRI = re.compile(
+    r"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::(?!80/|443/)[0-9]{1,5})?"
+    r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%(?![46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)[0-9A-F]{2})*"
+)
+# RFC 8141 URNs (urn:uuid:..., urn:isbn:...) and RFC 4151 tag URIs.
+_URN = re.compile(r"urn:[a-z0-9][a-z0-9-]{0,31}:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-F]{2})+")
+_TAG = re.compile(
+    r"tag:(?:[a-z0-9.-]+|[A-Za-z0-9.!#$&'*+/=?^_`{|}~-]+@[a-z0-9.-]+),\d{4}(?:-\d{2}(?:-\d{2})?)?:"
+    r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})*"
+)
+
+
+def is_atom_id(value: str) -> bool:
+    """Whether a GUID is already an IRI an Atom id may be: http(s), urn: or tag:, canonical.
+
+    >>> [is_atom_id(v) for v in ("https://e.example/1", "show-0001", "https://E.example/1", "urn:uuid:1-2")]
+    [True, False, False, True]
+    >>> [is_atom_id(v) for v in ("https://e.example", "https://e.example/a b", "feedtool:s:1")]
+    [False, False, False]
+    """
+    if "/./" in value or "/../" in value or value.endswith(("/.", "/..")):
+        return False
+    return any(p.fullmatch(value) for p in (_HTTP_IRI, _URN, _TAG))
+
+
+def atom_id(show_id: str, guid: str) -> str:
+    """An episode's Atom id: its GUID when that is an IRI, else a UUIDv5 URN of show and GUID.
+
+    Stable across refreshes and renders: a stored GUID never changes.
+
+    >>> atom_id("show", "https://e.example/1")
+    'https://e.example/1'
+    >>> atom_id("show", "show-0001") == atom_id("show", "show-0001") != atom_id("other", "show-0001")
+    True
+    >>> atom_id("show", "show-0001").startswith("urn:uuid:")
+    True
+    """
+    if is_atom_id(guid):
+        return guid
+    name = f"{show_id}\n{guid}"
+    return f"urn:uuid:{uuid.uuid5(ATOM_ENTRY_NAMESPACE, name)}"
 
 
 _SLUG_JUNK = re.compile(r"[\W_]+")

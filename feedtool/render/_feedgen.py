@@ -174,33 +174,6 @@ def _rss_item(stored: StoredEpisode) -> str:
     return "".join(parts)
 
 
-def atom_entries(episodes: Sequence[StoredEpisode]) -> str:
-    """The <entry> elements of an Atom feed (in the default namespace, as feedgen writes it)."""
-    return "".join(_atom_entry(stored) for stored in episodes)
-
-
-def _atom_entry(stored: StoredEpisode) -> str:
-    e = stored.data
-    date = stored.sort_time.astimezone(UTC).isoformat()
-    parts = ["<entry>", _simple("id", e.guid), _simple("title", e.title)]
-    parts += [f"<updated>{date}</updated>", f"<published>{date}</published>"]
-    if e.link:
-        parts.append(_element("link", rel="alternate", type="text/html", href=e.link))
-    if e.enclosure is not None:
-        kind = enclosure_type(e.enclosure.type)
-        parts.append(
-            _element("link", rel="enclosure", href=e.enclosure.url, type=kind, length=str(e.enclosure.length or 0))
-        )
-    # An entry needs content or an alternate link: empty content will do.
-    parts.append(_element("content", e.content or e.description or "", type="html"))
-    if e.description and e.content:
-        parts.append(_element("summary", e.description, type="html"))
-    parts.extend(_element("category", term=tag) for tag in stored.tags)
-    _episode_tags(parts, e)
-    parts.append("</entry>")
-    return "".join(parts)
-
-
 def _episode_tags(parts: list[str], e: Episode) -> None:
     if e.duration is not None:
         parts.append(f"<itunes:duration>{e.duration}</itunes:duration>")

@@ -1,10 +1,20 @@
-"""JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), enclosures as attachments."""
+"""JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), enclosures as attachments.
+
+What JSON Feed has no field for goes where its spec allows extensions: objects whose
+names start with an underscore (``_itunes``, ``_podcast``, ``_podlove``), on the feed
+and on items, each with an ``about`` URL naming the namespace it carries. Inside
+them, the names are the XML elements' (``episodeType``, ``transcripts`` for the
+repeated ``podcast:transcript``); unknown values are left out, never null.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
+from feedtool.model import Episode, ShowInfo
+from feedtool.namespaces import ITUNES, PODCAST, PSC
 from feedtool.normalize.dates import format_iso
 from feedtool.render import FeedDocument, enclosure_type
 
@@ -28,6 +38,8 @@ def render(document: FeedDocument) -> bytes:
         feed["authors"] = [{"name": info.author}]
     if info.language:
         feed["language"] = info.language
+    _extend(feed, "_itunes", ITUNES, _show_itunes(info))
+    _extend(feed, "_podcast", PODCAST, {"guid": document.podcast_guid})
     items = []
     for stored in document.episodes:
         e = stored.data
@@ -40,6 +52,8 @@ def render(document: FeedDocument) -> bytes:
         if e.image:
             item["image"] = e.image
         item["date_published"] = format_iso(stored.sort_time)
+        if e.author:
+            item["authors"] = [{"name": e.author}]
         if stored.tags:
             item["tags"] = list(stored.tags)
         if e.enclosure is not None:
@@ -52,6 +66,51 @@ def render(document: FeedDocument) -> bytes:
             if e.duration is not None:
                 attachment["duration_in_seconds"] = e.duration
             item["attachments"] = [attachment]
+        _extend(item, "_itunes", ITUNES, _episode_itunes(e))
+        _extend(item, "_podcast", PODCAST, _episode_podcast(e))
+        _extend(item, "_podlove", PSC, {"chapters": [_known(asdict(c)) for c in e.chapters]})
         items.append(item)
     feed["items"] = items
     return json.dumps(feed, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _known(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields that say something: no None, no empty string or list."""
+    return {k: v for k, v in fields.items() if v is not None and v != "" and v != [] and v != {}}
+
+
+def _extend(parent: dict[str, Any], name: str, about: str, fields: dict[str, Any]) -> None:
+    known = _known(fields)
+    if known:
+        parent[name] = {"about": about, **known}
+
+
+def _show_itunes(info: ShowInfo) -> dict[str, Any]:
+    owner = _known(asdict(info.owner)) if info.owner else {}
+    return {
+        "author": info.author,
+        "image": info.image,
+        "owner": owner,
+        "categories": [list(c) for c in info.categories],
+        "explicit": info.explicit,
+        "type": info.type,
+    }
+
+
+def _episode_itunes(e: Episode) -> dict[str, Any]:
+    return {
+        "duration": e.duration,
+        "episode": e.episode,
+        "season": e.season,
+        "episodeType": e.episode_type,
+        "explicit": e.explicit,
+        "keywords": list(e.keywords),
+    }
+
+
+def _episode_podcast(e: Episode) -> dict[str, Any]:
+    return {
+        "transcripts": [_known(asdict(t)) for t in e.transcripts],
+        "chapters": _known(asdict(e.chapters_link)) if e.chapters_link else None,
+        "persons": [_known(asdict(p)) for p in e.persons],
+    }
