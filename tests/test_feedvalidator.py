@@ -146,7 +146,7 @@ def _atom_empty_content(event: Event) -> bool:
     return event.kind == "NotBlank" and event.params.get("element") == "content"
 
 
-#: Defects of our output the validator finds today, each tracked by a strict xfail below.
+#: Defects of our output the validator found, each with its own test below (a strict xfail while open).
 KNOWN: dict[str, Callable[[Event], bool]] = {
     "podlove": _podlove,
     "atom-id": _atom_id,
@@ -214,18 +214,15 @@ def test_rss_declares_only_the_namespaces_it_uses(cases: list[Case]) -> None:
     assert _known(cases, "podlove") == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11, part F: a non-URL GUID in atom:id is not a valid IRI")
 def test_atom_ids_are_iris(cases: list[Case]) -> None:
     assert _known(cases, "atom-id") == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11, part F: an Atom feed of a show without author has no atom:author")
 def test_atom_feed_has_an_author(cases: list[Case]) -> None:
     """RFC 4287: atom:feed must have an author unless every entry has one (an error)."""
     assert _known(cases, "atom-author") == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11, part F: an episode without text gets an empty atom:content")
 def test_atom_content_is_not_blank(cases: list[Case]) -> None:
     assert _known(cases, "atom-empty-content") == []
 
