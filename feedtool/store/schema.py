@@ -131,10 +131,20 @@ def _v3_kind_provenance_and_keyed_codec(db: sqlite3.Connection) -> None:
     )
 
 
+def _v4_extensions(db: sqlite3.Connection) -> None:
+    """4: episodes and shows carry upstream's unmodelled elements as XML (codec 3, issue 11).
+
+    Nothing is rewritten: a codec 2 row is a codec 3 row without extensions, which
+    the next refresh of its RSS source adds. The version still changes so that an
+    older feedtool refuses a store whose rows it cannot decode.
+    """
+
+
 #: MIGRATIONS[n] upgrades a store of schema version n to n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_tables,
     _v2_tag_index_and_commits,
     _v3_kind_provenance_and_keyed_codec,
+    _v4_extensions,
 )
 VERSION = len(MIGRATIONS)
