@@ -18,6 +18,7 @@ most precise of all kinds (rank 3).
 from __future__ import annotations
 
 import codecs
+import hashlib
 import html
 import html.entities
 import io
@@ -714,7 +715,9 @@ def extension(element: etree._Element) -> str | None:
             # Another namespace under a podcast namespace's usual prefix, or none.
             prefix = upstream.get(uri)
             if prefix is None or prefix in namespaces.PODCAST_NAMESPACES or prefix.lower().startswith("xml"):
-                prefix = f"ns{len(prefixes) + 1}"
+                # Made from the URI: the same in every element kept, so that the
+                # document's root can declare it once.
+                prefix = "ns" + hashlib.sha256(uri.encode()).hexdigest()[:6]
         while prefix in prefixes.values():
             prefix += "_"
         prefixes[uri] = prefix
