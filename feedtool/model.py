@@ -71,6 +71,10 @@ class Person:
 class Episode:
     """One episode as a source listing describes it, normalized.
 
+    ``extensions`` holds the elements of other namespaces (and RSS's own elements that
+    feedtool does not model) that are written back as they came: each one an XML
+    string that declares the namespaces it uses (feedtool.sources.rss.extension).
+
     ``guid`` is upstream's GUID verbatim, or a derived one when ``guid_derived``.
     ``guid_is_permalink`` is upstream's ``isPermaLink`` attribute (``None`` when
     absent). ``description`` and ``content`` are sanitized HTML.
@@ -98,6 +102,8 @@ class Episode:
     chapters_link: ChaptersLink | None = None
     chapters: tuple[Chapter, ...] = ()
     persons: tuple[Person, ...] = ()
+    #: Upstream elements feedtool does not model, as XML, in document order.
+    extensions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,8 @@ class ShowInfo:
     podcast_guid: str | None = None
     new_feed_url: str | None = None
     episode_count: int | None = None
+    #: Upstream channel elements feedtool does not model, as XML, in document order.
+    extensions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

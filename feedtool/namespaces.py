@@ -19,6 +19,7 @@ PSC = "http://podlove.org/simple-chapters"
 DC = "http://purl.org/dc/elements/1.1/"
 GOOGLEPLAY = "http://www.google.com/schemas/play-podcasts/1.0"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+XHTML = "http://www.w3.org/1999/xhtml"
 #: The ``xml:`` prefix's namespace (``xml:lang``, ``xml:base``), never declared.
 XML = "http://www.w3.org/XML/1998/namespace"
 #: RSS 1.0 and RSS 0.90, whose elements read like RSS 2.0's.

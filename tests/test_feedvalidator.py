@@ -206,7 +206,6 @@ def _known(cases: list[Case], name: str) -> list[str]:
     return [f"{c.fixture} {c.fmt} {c.mode}: {e}" for c in cases for e in c.new() if KNOWN[name](e)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11, part E: the podlove namespace is declared even with no chapters")
 def test_rss_declares_only_the_namespaces_it_uses(cases: list[Case]) -> None:
     """The validator does not know podlove's simple-chapters namespace, a real one: it warns
     wherever it is declared, so it must be declared only where an episode has chapters

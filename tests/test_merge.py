@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from feedtool.merge import EpisodeIndex, Known, merge
-from feedtool.model import Enclosure, Episode
+from feedtool.model import Enclosure, Episode, ShowInfo
 
 DAY = datetime(2026, 5, 26, 10, tzinfo=UTC)
 RSS, LISTING = ("rss", "https://a.example/feed"), ("listing", "/saved/a.txt")  # sources
@@ -84,3 +84,20 @@ def test_merge_takes_edits_from_the_same_source() -> None:
     stored, ranks = merge(None, {}, Episode(guid="g", title="Old"), "rss", RANKS)
     merged, _ = merge(stored, ranks, Episode(guid="g", title="New"), "rss", RANKS)
     assert merged.title == "New"
+
+
+def test_extensions_are_taken_whole_from_the_rss_source() -> None:
+    """Extension XML is one field: the RSS source's list, never mixed with another's."""
+    value = ('<podcast:value xmlns:podcast="https://podcastindex.org/namespace/1.0" type="lightning"/>',)
+    from_rss = Episode(guid="g", title="T", extensions=value)
+    stored, provenance = merge(None, {}, from_rss, "rss", RANKS)
+    assert provenance["extensions"] == "rss"
+    from_listing = Episode(guid="g", title="T")  # listings and radio.net have none
+    again, provenance = merge(stored, provenance, from_listing, "listing", RANKS)
+    assert again.extensions == value
+    assert provenance["extensions"] == "rss"
+    edited = ('<podcast:funding xmlns:podcast="https://podcastindex.org/namespace/1.0" url="u">F</podcast:funding>',)
+    merged, _ = merge(again, provenance, Episode(guid="g", title="T", extensions=edited), "rss", RANKS)
+    assert merged.extensions == edited
+    show, _ = merge(ShowInfo(title="S"), {"title": "listing"}, ShowInfo(extensions=edited), "rss", RANKS)
+    assert show.extensions == edited

@@ -68,7 +68,6 @@ DOCUMENTED = (
     ),
     Documented("channel", r"pubsub\.(self|hub|next)", "links to upstream's own address or its next page (issue 11)"),
     Documented("channel", r"itunesNewFeedUrl", "would move subscribers off feedtool's copy (issue 11)"),
-    Documented("channel", r"locked|podcastOwner", "podcast:locked guards the original feed's address (issue 11)"),
     Documented(
         "channel",
         r"newestItemPubDate|oldestItemPubDate",
@@ -92,6 +91,13 @@ DOCUMENTED = (
         "channel",
         r"title|image\.title",
         "a filtered feed's title says what it kept",
+        modes=("filtered",),
+        readme="A filtered feed's title says what it kept",
+    ),
+    Documented(
+        "item",
+        r"podcastSoundbites\[\d+\]\.title",
+        "partytime titles a soundbite without one after the feed, whose title says what it kept",
         modes=("filtered",),
         readme="A filtered feed's title says what it kept",
     ),
@@ -169,6 +175,7 @@ CHANNEL = (
     "language",
     "link",
     "owner",
+    "subtitle",
     "title",
     "type",
     "lastBuildDate",
@@ -205,9 +212,9 @@ ITEM = (
     "title",
 )
 
-#: Field groups that differ today only because pass-through of extension and RSS 2.0 elements
-#: (issue 11, part E) has not landed; strict, so that they flip loudly when it does.
-NOT_LANDED = {
+#: Field groups that only pass-through of extension and RSS 2.0 elements keeps (issue 11),
+#: with the element behind each.
+PASSED_THROUGH = {
     **{
         f"channel.{name}": tag
         for name, tag in {
@@ -258,14 +265,13 @@ NOT_LANDED = {
     **{f"liveItem.{name}": "podcast:liveItem" for name in LIVE_ITEM},
 }
 
-#: Where a group's test passes in a mode today although it is in NOT_LANDED: the difference is
-#: documented in that mode.
-LANDED_IN = {("filtered", "channel.podcastSeasons")}
+#: Groups still read differently, each with why; strict, so that a fix flips them loudly.
+STILL_LOST: dict[tuple[str, str], str] = {}
 
 #: Every group partytime reads from the corpus and fixtures, with what it covers.
 GROUPS = sorted(
     {
-        *NOT_LANDED,
+        *PASSED_THROUGH,
         *(f"channel.{name}" for name in CHANNEL),
         *(f"item.{name}" for name in ITEM),
     }
@@ -437,9 +443,8 @@ def _params() -> Iterator[Any]:
     for mode in MODES:
         for name in GROUPS:
             marks = []
-            if name in NOT_LANDED and (mode, name) not in LANDED_IN:
-                reason = f"issue 11: pass-through of {NOT_LANDED[name]} not landed"
-                marks.append(pytest.mark.xfail(strict=True, reason=reason))
+            if (mode, name) in STILL_LOST:
+                marks.append(pytest.mark.xfail(strict=True, reason=STILL_LOST[mode, name]))
             yield pytest.param(mode, name, marks=marks, id=f"{mode}-{name}")
 
 
@@ -457,7 +462,7 @@ def test_every_group_is_known(comparison: Comparison) -> None:
 
 def test_own_fixtures_cover_every_tag(comparison: Comparison) -> None:
     """The podcasting20-*.xml fixtures make partytime read every Podcasting 2.0 group."""
-    podcasting20 = {g for g, tag in NOT_LANDED.items() if tag.startswith("podcast:")}
+    podcasting20 = {g for g, tag in PASSED_THROUGH.items() if tag.startswith("podcast:")}
     podcasting20 |= {"channel.guid", "item.podcastChapters", "item.podcastPeople", "item.podcastTranscripts"}
     assert podcasting20 - comparison.own_groups == set()
 

@@ -22,7 +22,7 @@ import pytest
 from lxml import etree
 
 from feedtool.lint import lint
-from feedtool.model import StoredEpisode
+from feedtool.model import Chapter, Episode, ShowInfo, StoredEpisode
 from feedtool.normalize.identity import atom_id, is_atom_id
 from feedtool.normalize.text import html_to_text
 from feedtool.render import FeedDocument, atom, jsonfeed, podcast_guid, rss
@@ -336,3 +336,145 @@ def test_complete_shows_are_lint_clean(name: str) -> None:
         ]
     else:
         assert problems == []
+
+
+# --- extensions: upstream's unmodelled elements written back (issue 11) ----------------
+
+EXTENSION_FIXTURES = ["extensions_podcasting20.xml", "extensions_namespaces.xml", "extensions_unsafe.xml"]
+PODCAST = "https://podcastindex.org/namespace/1.0"
+
+
+def hand_built(*extensions: tuple[str, ...], show: tuple[str, ...] = (), chapters: bool = False) -> FeedDocument:
+    """A document of one episode per tuple of extension XML, built by hand."""
+    episodes = [
+        StoredEpisode(
+            n,
+            "show",
+            Episode(
+                guid=f"g{n}",
+                title=f"Episode {n}",
+                extensions=kept,
+                chapters=(Chapter("00:00:00", "Start"),) if chapters else (),
+            ),
+            (),
+            SEEN - timedelta(minutes=n),
+            SEEN,
+        )
+        for n, kept in enumerate(extensions, 1)
+    ]
+    return FeedDocument(
+        name="show",
+        title="Show",
+        description="A show",
+        self_url=f"{BASE}/feeds/show.rss",
+        home_url=f"{BASE}/",
+        info=ShowInfo(title="Show", image="https://show.example/art.png", extensions=show),
+        episodes=episodes,
+        updated=SEEN,
+        podcast_guid="5a1c6c2e-0d2e-5a36-8f3e-3f8d1d6a9b01",
+    )
+
+
+def declarations(body: bytes) -> dict[str, str]:
+    """The namespaces the document declares, by prefix; every one of them on the root."""
+    root = etree.fromstring(body)
+    for element in root.iter():
+        if element is not root and isinstance(element.tag, str):
+            assert element.nsmap == root.nsmap, f"<{element.tag}> declares a namespace of its own"
+    return {prefix: uri for prefix, uri in root.nsmap.items() if prefix}
+
+
+@pytest.mark.parametrize("name", EXTENSION_FIXTURES)
+def test_extensions_round_trip_through_rss(name: str) -> None:
+    """Parsing feedtool's RSS gives back upstream's kept elements, each exactly once."""
+    doc = document(name)
+    again = parse(rss.render(doc), ParseContext("show", f"{BASE}/feeds/show.rss"))
+    assert again.show.extensions == doc.info.extensions
+    by_guid = {stored.data.guid: stored.data.extensions for stored in doc.episodes}
+    assert {e.guid: e.extensions for e in again.episodes} == by_guid
+    assert any(by_guid.values())
+
+
+def test_podcasting20_tags_survive_with_their_values() -> None:
+    root = etree.fromstring(rss.render(document("extensions_podcasting20.xml")))
+    ns = {"podcast": PODCAST}
+    channel = root.find("channel")
+    assert [(b.get("id"), b.text) for b in channel.iterfind("podcast:block", ns)] == [(None, "yes"), ("spotify", "no")]
+    splits = [r.get("split") for r in channel.iterfind("podcast:value/podcast:valueRecipient", ns)]
+    assert splits == ["90", "10"]
+    remote = channel.find("podcast:value/podcast:valueTimeSplit/podcast:remoteItem", ns)
+    assert remote.get("feedGuid") == "a94f5cc9-8c58-55fc-91fe-a324087a655b"
+    live = channel.find("podcast:liveItem", ns)
+    assert live.findtext("guid") == "extlab-live-1"
+    assert live.find("podcast:contentLink", ns).get("href") == "https://youtube.example/watch?v=extlab"
+    # Not passed on: wrong at another address, or feedtool's to decide.
+    assert channel.find("podcast:podping", ns) is None
+    assert channel.find("{http://www.itunes.com/dtds/podcast-1.0.dtd}new-feed-url") is None
+    assert [link.get("rel") for link in channel.iterfind("{http://www.w3.org/2005/Atom}link")] == ["self"]
+    assert [g.text for g in channel.iterfind("generator")] == ["feedtool"]
+    # RSS's own: one <image>, upstream's, with its size.
+    assert [i.findtext("width") for i in channel.iterfind("image")] == ["144"]
+    assert channel.findtext("copyright") == "© 2026 Extension Lab"
+    item = channel.find("item")
+    assert item.findtext("author") == "ada@extlab.example (Ada Example)"
+    assert item.find("podcast:season", ns).get("name") == "Money"
+    assert [s.get("uri") for s in item.iterfind("podcast:alternateEnclosure/podcast:source", ns)] == [
+        "https://cdn.extlab.example/1.opus",
+        "ipfs://QmdwGqd3d3gkbC2yGbvVkfbqWBTm9P7pZbXi3f9N8yX7uL",
+    ]
+    # Modelled elements are written once, from the model.
+    assert len(item.findall("podcast:transcript", ns)) == 1
+    assert len(item.findall("podcast:person", ns)) == 1
+
+
+def test_only_namespaces_the_document_uses_are_declared() -> None:
+    """No episode has chapters or content:encoded: neither psc nor content is declared
+    (the W3C validator warned "Use of unknown namespace" for psc)."""
+    assert set(declarations(rss.render(hand_built(())))) == {"itunes", "podcast", "atom"}
+    used = declarations(rss.render(hand_built((), chapters=True)))
+    assert used["psc"] == "http://podlove.org/simple-chapters"
+    assert "content" not in used
+    assert "content" in declarations(rss.render(document("full.xml")))
+
+
+def test_extension_namespaces_are_declared_once_at_the_root() -> None:
+    value = f'<podcast:value xmlns:podcast="{PODCAST}" type="lightning"/>'
+    rating = '<media:rating xmlns:media="http://search.yahoo.com/mrss/">nonadult</media:rating>'
+    body = rss.render(hand_built((value, rating), (value,), show=('<g:block xmlns:g="urn:g">yes</g:block>',)))
+    assert declarations(body) == {
+        "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+        "podcast": PODCAST,
+        "atom": "http://www.w3.org/2005/Atom",
+        "media": "http://search.yahoo.com/mrss/",
+        "g": "urn:g",
+    }
+    assert body.count(b"xmlns:") == 5
+
+
+def test_a_clashing_prefix_is_renamed() -> None:
+    """Upstream's prefix is kept unless it already means another namespace."""
+    body = rss.render(
+        hand_built(
+            ('<media:rating xmlns:media="http://search.yahoo.com/mrss/">adult</media:rating>',),
+            ('<media:plan xmlns:media="urn:host" tier="gold"><media:x/></media:plan>',),
+            ('<h:a xmlns:h="urn:one"/>', '<h:b xmlns:h="urn:two" h:c="1"/>'),
+        )
+    )
+    declared = declarations(body)
+    assert declared["media"] == "http://search.yahoo.com/mrss/"
+    assert declared["media2"] == "urn:host"
+    assert declared["h"] == "urn:one"
+    assert declared["h2"] == "urn:two"
+    root = etree.fromstring(body)
+    assert root.find(".//{urn:host}plan/{urn:host}x") is not None
+    assert root.find(".//{urn:two}b").get("{urn:two}c") == "1"
+
+
+def test_upstream_channel_image_replaces_feedtools() -> None:
+    image = (
+        "<image><url>https://show.example/logo.png</url><title>Show</title><link>https://show.example/</link></image>"
+    )
+    channel = etree.fromstring(rss.render(hand_built((), show=(image,)))).find("channel")
+    assert [i.findtext("url") for i in channel.iterfind("image")] == ["https://show.example/logo.png"]
+    channel = etree.fromstring(rss.render(hand_built(()))).find("channel")
+    assert [i.findtext("url") for i in channel.iterfind("image")] == ["https://show.example/art.png"]

@@ -10,7 +10,7 @@ import pytest
 
 from feedtool.errors import ParseError
 from feedtool.sources import ParseContext
-from feedtool.sources.rss import parse
+from feedtool.sources.rss import MAX_EXTENSION_BYTES, parse
 
 from listing_json import listing_json
 
@@ -259,3 +259,28 @@ def test_references_to_allowed_characters_are_kept() -> None:
     episode = parse(body, context()).episodes[0]
     assert episode.title == "ABC \U0001f600"
     assert episode.description == "<p> stays</p>"  # decoded by the sanitizer, then dropped
+
+
+def test_extension_xml_is_bounded_per_episode_with_a_warning() -> None:
+    """At most MAX_EXTENSION_BYTES of kept XML per episode: a feed cannot grow the store without bound."""
+    txt = '<podcast:txt purpose="p{n}">' + "x" * 1000 + "</podcast:txt>"
+    many = "".join(txt.format(n=n) for n in range(100))  # about 100 KB
+    body = (
+        '<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel><title>T</title>'
+        f"<item><title>Big</title><guid>g</guid>{many}</item></channel></rss>"
+    ).encode()
+    listing = parse(body, context())
+    kept = listing.episodes[0].extensions
+    assert sum(len(x.encode()) for x in kept) <= MAX_EXTENSION_BYTES < sum(len(x.encode()) for x in kept) + 1100
+    assert kept[0].startswith('<podcast:txt xmlns:podcast="https://podcastindex.org/namespace/1.0" purpose="p0">')
+    assert listing.warnings == (f"item 'Big': {100 - len(kept)} extension elements beyond 64 KB dropped",)
+
+
+def test_entity_references_and_dtds_never_reach_extensions() -> None:
+    """A DOCTYPE that declares entities is refused whole, so no entity reaches a kept element."""
+    body = (
+        b'<!DOCTYPE rss [<!ENTITY e "boom">]><rss version="2.0" xmlns:h="urn:h"><channel><title>T</title>'
+        b"<h:x>&e;</h:x></channel></rss>"
+    )
+    with pytest.raises(ParseError, match="declares entities"):
+        parse(body, context())

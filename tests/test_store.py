@@ -32,7 +32,13 @@ from feedtool.model import (
 from feedtool.patterns import compile_rule
 from feedtool.refresh import ranks, refresh, retag, store_listing
 from feedtool.store import MIGRATIONS, Counts, FetchMeta, Store
-from feedtool.store.codecs import decode_episode, encode_episode, episode_v1_to_v2
+from feedtool.store.codecs import (
+    decode_episode,
+    decode_show_info,
+    encode_episode,
+    encode_show_info,
+    episode_v1_to_v2,
+)
 from feedtool.testing.feeds import DAY
 from feedtool.testing.feeds import episode as ep
 from feedtool.update import plan_listing
@@ -385,6 +391,7 @@ episodes = st.builds(
     chapters_link=st.none() | st.builds(ChaptersLink, st.text()),
     chapters=st.lists(st.builds(Chapter, st.text(), st.text())).map(tuple),
     persons=st.lists(st.builds(Person, st.text(), st.none() | st.text())).map(tuple),
+    extensions=st.lists(st.text()).map(tuple),
 )
 
 
@@ -530,8 +537,11 @@ def test_a_release_0_1_store_is_migrated_in_place_and_reads_back_the_same(tmp_pa
     history = db.execute("SELECT id, guid, first_seen, updated FROM episodes ORDER BY id").fetchall()
     db.close()
 
-    report = refresh(config)  # migrates in place; the same bytes as release 0.1 read: nothing to parse
+    report = refresh(config)  # migrates in place; the same bytes as release 0.1 read
     assert [r.status for r in report.results] == ["unchanged"] * 3
+    # Schema 4 made the RSS sources read their unchanged feed once more (for the
+    # extensions the older rows lack); this time nothing is parsed.
+    assert [r.status for r in refresh(config).results] == ["unchanged"] * 3
     with Store(config.store, read_only=True) as store:
         assert store.schema_version() == len(MIGRATIONS)
         migrated = _contents(store, config)
@@ -556,3 +566,37 @@ def test_the_codec_migration_keeps_rows_already_keyed_by_name() -> None:
     text = encode_episode(ep(1, persons=(Person("Ada", "host"),)))
     assert episode_v1_to_v2(text) == text
     assert decode_episode(episode_v1_to_v2(text)) == ep(1, persons=(Person("Ada", "host"),))
+
+
+def test_schema_4_rewrites_no_row_and_the_next_refresh_adds_extensions(tmp_path: Path) -> None:
+    """A store of schema 3 has no extensions: its rows are kept as they are, and its RSS
+    sources read their unchanged feed once more to add them (issue 11)."""
+    folder = tmp_path / "ex"
+    config_path = _examples(folder)
+    feed = folder / "data" / "quiet-lab.rss"
+    funding = '<podcast:funding url="https://quietlab.example/support">Support us</podcast:funding>'
+    feed.write_text(feed.read_text(encoding="utf-8").replace("</channel>", funding + "</channel>"), encoding="utf-8")
+    config = load(config_path)
+    assert refresh(config).ok
+    db = sqlite3.connect(config.store)
+    # As schema 3 wrote the show: no extensions.
+    db.execute("UPDATE shows SET info = json_remove(info, '$.extensions')")
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
+    rows = db.execute("SELECT id, data, ranks FROM episodes ORDER BY id").fetchall()
+    db.close()
+    with Store(config.store) as store:
+        assert store.schema_version() == 4
+        assert store.db.execute("SELECT id, data, ranks FROM episodes ORDER BY id").fetchall() == rows
+        assert store.show("quiet-lab").info.extensions == ()  # type: ignore[union-attr]
+        assert {(s.kind, s.content_hash) for s in store.source_states("quiet-lab")} >= {("rss", None)}
+    assert next(r.status for r in refresh(config).results) == "unchanged"  # no episode changed
+    with Store(config.store, read_only=True) as store:
+        (kept,) = store.show("quiet-lab").info.extensions  # type: ignore[union-attr]
+    assert kept.startswith("<podcast:funding ")
+    assert "Support us" in kept
+
+
+def test_show_info_json_round_trips_with_extensions() -> None:
+    info = ShowInfo(title="T", extensions=("<copyright>c</copyright>", '<a:b xmlns:a="urn:a"/>'))
+    assert decode_show_info(encode_show_info(info)) == info

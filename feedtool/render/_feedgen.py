@@ -14,11 +14,17 @@ namespaces and the serialization. One extension of ours writes everything else:
 
 Also worked around: the RSS channel ``<link>`` is whichever link was added last, so
 the self link is added first. Descriptions are written as CDATA.
+
+Upstream's elements that feedtool does not model (``extensions`` of an episode or a
+show, issue 11) are written back as they came; their namespaces are declared once,
+at the root, and the root declares only the namespaces the document uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from feedgen.ext.base import BaseExtension
@@ -26,7 +32,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedtool.model import Episode, StoredEpisode
-from feedtool.namespaces import ITUNES, PODCAST, PSC
+from feedtool.namespaces import ATOM, CONTENT, ITUNES, PODCAST, PODCAST_NAMESPACES, PSC
 from feedtool.normalize.text import xml_safe
 from feedtool.render import FeedDocument, enclosure_type, is_permalink
 
@@ -56,9 +62,10 @@ class _Extension(BaseExtension):  # type: ignore[misc]
     """Writes the show's podcast tags, and a marker where the items go."""
 
     document: FeedDocument | None = None
+    namespaces: Mapping[str, str] = {}
 
     def extend_ns(self) -> dict[str, str]:
-        return {"itunes": ITUNES, "podcast": PODCAST, "psc": PSC}
+        return dict(self.namespaces)
 
     def extend_rss(self, rss: etree._Element) -> etree._Element:
         assert self.document is not None
@@ -109,6 +116,112 @@ def _show_tags(parent: etree._Element, doc: FeedDocument) -> None:
     _sub(parent, f"{{{PODCAST}}}guid", doc.podcast_guid)
 
 
+# --- extensions and the namespaces a document declares --------------------------------
+
+#: An extension's start tag with the namespace declarations lxml wrote first in it.
+_DECLARATIONS = re.compile(r'<[^\s/>]+((?: xmlns:[^\s=]+="[^"]*")+)')
+_DECLARATION = re.compile(r' xmlns:([^\s=]+)="([^"]*)"')
+#: feedgen declares these on every RSS document; a document that does not use
+#: content:encoded has the declaration taken out again.
+CONTENT_DECLARATION = f' xmlns:content="{CONTENT}"'.encode()
+
+
+class Namespaces:
+    """The namespaces one RSS document declares at its root, and extension XML written
+    to use them: upstream's prefix where it is free, else one made from it."""
+
+    def __init__(self) -> None:
+        # The podcast namespaces keep their usual prefixes: apps look for those.
+        self._uri_by_prefix: dict[str, str] = dict(PODCAST_NAMESPACES)
+        self._prefix_by_uri = {uri: prefix for prefix, uri in PODCAST_NAMESPACES.items()}
+        #: What the root declares: feedtool always writes itunes:explicit, podcast:guid
+        #: and the atom self link; the rest only where used.
+        self.declared = {"itunes": ITUNES, "podcast": PODCAST, "atom": ATOM}
+        self._renames: dict[str, dict[str, str] | None] = {}
+
+    def use(self, prefix: str) -> None:
+        """Declare one of the podcast namespaces, which the document uses."""
+        self.declared[prefix] = self._uri_by_prefix[prefix]
+
+    def write(self, fragment: str) -> str:
+        """An extension's XML without its declarations, which the root now makes."""
+        match = _DECLARATIONS.match(fragment)
+        if match is None:
+            return fragment  # RSS's own elements: no namespace
+        declarations = match.group(1)
+        # A feed's extensions share a few sets of declarations: each is planned once.
+        if declarations in self._renames:
+            renames = self._renames[declarations]
+        else:
+            renames = self._renames[declarations] = self._plan(declarations)
+        if renames is None:
+            return fragment[: match.start(1)] + fragment[match.end(1) :]
+        return _renamed(fragment, renames)
+
+    def _plan(self, declarations: str) -> dict[str, str] | None:
+        """Declare the namespaces; the prefixes to rename (by URI), if any clash."""
+        renames = {}
+        for prefix, escaped in _DECLARATION.findall(declarations):
+            uri = html.unescape(escaped)
+            ours = self._prefix_by_uri.get(uri)
+            if ours is None:
+                ours, n = prefix, 1
+                while ours in self._uri_by_prefix:
+                    n += 1
+                    ours = f"{prefix}{n}"
+                self._uri_by_prefix[ours] = uri
+                self._prefix_by_uri[uri] = ours
+            self.declared[ours] = uri
+            if ours != prefix:
+                renames[uri] = ours
+        return renames or None
+
+
+def _renamed(fragment: str, renames: Mapping[str, str]) -> str:
+    """An extension rewritten with other prefixes for some of its namespaces (rare: only
+    where upstream's prefix means another namespace elsewhere in the document)."""
+    source = etree.fromstring(fragment)
+    nsmap = {renames.get(uri, prefix): uri for prefix, uri in source.nsmap.items() if prefix}
+
+    def copy(node: etree._Element, target: etree._Element) -> None:
+        target.text = node.text
+        for key, value in node.attrib.items():
+            target.set(key, value)
+        for child in node:
+            if isinstance(child.tag, str):
+                copy(child, etree.SubElement(target, child.tag))
+                target[-1].tail = child.tail
+
+    root = etree.Element(source.tag, nsmap=nsmap)
+    copy(source, root)
+    text = str(etree.tostring(root, encoding="unicode", with_tail=False))
+    match = _DECLARATIONS.match(text)
+    return text if match is None else text[: match.start(1)] + text[match.end(1) :]
+
+
+def channel_image(extension: str, show_title: str | None, title: str) -> str:
+    """Upstream's channel <image>, its title made this feed's where it was the show's
+    (RSS 2.0: the image title is the channel's, and a filtered feed has a title of its
+    own); any other extension unchanged.
+
+    >>> channel_image("<image><url>https://s.example/a.png</url><title>S</title></image>", "S", "S (tag: x)")
+    '<image><url>https://s.example/a.png</url><title>S (tag: x)</title></image>'
+    """
+    if not extension.startswith(("<image>", "<image ")) or show_title == title:
+        return extension
+    image = etree.fromstring(extension)
+    child = image.find("title")
+    if child is None or (child.text or "").strip() != show_title:
+        return extension
+    child.text = title
+    return str(etree.tostring(image, encoding="unicode", with_tail=False))
+
+
+def has_rss_image(extensions: Sequence[str]) -> bool:
+    """Whether upstream's channel <image> is among the show's extensions."""
+    return any(x.startswith(("<image>", "<image ")) for x in extensions)
+
+
 # Items are written as text, not lxml elements: an element costs about 5 µs, and a
 # 1,000-episode feed has 16,000 of them.
 
@@ -145,12 +258,12 @@ def _cdata(tag: str, markup: str) -> str:
     return f"<{tag}><![CDATA[{markup}]]></{tag}>"
 
 
-def rss_items(episodes: Sequence[StoredEpisode]) -> str:
-    """The <item> elements of an RSS feed."""
-    return "".join(_rss_item(stored) for stored in episodes)
+def rss_items(episodes: Sequence[StoredEpisode], namespaces: Namespaces) -> str:
+    """The <item> elements of an RSS feed; the namespaces they use are declared in ``namespaces``."""
+    return "".join([_rss_item(stored, namespaces) for stored in episodes])
 
 
-def _rss_item(stored: StoredEpisode) -> str:
+def _rss_item(stored: StoredEpisode, namespaces: Namespaces) -> str:
     e = stored.data
     parts = ["<item>", _simple("title", e.title)]
     if e.link:
@@ -160,6 +273,7 @@ def _rss_item(stored: StoredEpisode) -> str:
         parts.append(_cdata("description", description))
     if e.content and e.content != description:
         parts.append(_cdata("content:encoded", e.content))
+        namespaces.use("content")
     # The hot elements are written inline: a 1,000-episode feed renders each 1,000 times.
     permalink = "true" if is_permalink(e.guid, e.guid_is_permalink, e.guid_derived) else "false"
     parts.append(f'<guid isPermaLink="{permalink}">{_text(e.guid)}</guid>')
@@ -170,6 +284,10 @@ def _rss_item(stored: StoredEpisode) -> str:
         parts.append(f'<enclosure url="{_attr(enclosure.url)}" length="{length}" type="{kind}"/>')
     parts.append(f"<pubDate>{rfc822(stored.sort_time)}</pubDate>")
     _episode_tags(parts, e)
+    if e.chapters:
+        namespaces.use("psc")
+    for extension in e.extensions:
+        parts.append(namespaces.write(extension))
     parts.append("</item>")
     return "".join(parts)
 
@@ -210,11 +328,17 @@ def _episode_tags(parts: list[str], e: Episode) -> None:
         parts.append("</psc:chapters>")
 
 
-def generator(doc: FeedDocument, *, atom: bool) -> FeedGenerator:
-    """A FeedGenerator holding the document, with feedtool's extension loaded."""
+def generator(doc: FeedDocument, *, atom: bool, namespaces: Mapping[str, str] | None = None) -> FeedGenerator:
+    """A FeedGenerator holding the document, with feedtool's extension loaded; the root
+    declares ``namespaces`` (by default the podcast namespaces that the entries use)."""
     fg = FeedGenerator()
     fg.register_extension("feedtool", _Extension)
     fg.feedtool.document = doc
+    if namespaces is None:
+        namespaces = {"itunes": ITUNES, "podcast": PODCAST}
+        if any(stored.data.chapters for stored in doc.episodes):
+            namespaces["psc"] = PSC
+    fg.feedtool.namespaces = namespaces
     fg.id(doc.self_url)
     fg.title(doc.title)
     fg.description(doc.description)
@@ -224,7 +348,8 @@ def generator(doc: FeedDocument, *, atom: bool) -> FeedGenerator:
     fg.link(href=doc.home_url, rel="alternate", type="text/html")
     if doc.info.language:
         fg.language(doc.info.language)
-    if doc.info.image:
+    # Upstream's own channel <image>, if any, is written back with the extensions.
+    if doc.info.image and (atom or not has_rss_image(doc.info.extensions)):
         fg.logo(doc.info.image)
         if not atom:
             fg.image(url=doc.info.image, title=doc.title, link=doc.home_url)

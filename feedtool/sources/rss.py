@@ -18,6 +18,7 @@ most precise of all kinds (rank 3).
 from __future__ import annotations
 
 import codecs
+import hashlib
 import html
 import html.entities
 import io
@@ -299,6 +300,7 @@ class _Show:
         self.summary: str | None = None
         self.language: str | None = None
         self.image: str | None = None
+        self.rss_image: str | None = None
         self.author: str | None = None
         self.owner_name: str | None = None
         self.owner_email: str | None = None
@@ -307,6 +309,7 @@ class _Show:
         self.type: str | None = None
         self.podcast_guid: str | None = None
         self.new_feed_url: str | None = None
+        self.extensions: list[str] = []
 
 
 class _Item:
@@ -338,6 +341,7 @@ class _Item:
         self.chapters_link: ChaptersLink | None = None
         self.chapters: list[Chapter] = []
         self.persons: list[Person] = []
+        self.extensions: list[str] = []
 
 
 Handler = Callable[[Any, etree._Element, "_Walk"], None]
@@ -454,7 +458,7 @@ _CHANNEL: dict[str, Handler] = {
     "language": _first("language", _text_of),
     "dc:language": _first("language", _text_of),
     "itunes:image": _first("image", _href),
-    "image": _first("image", _image_url),
+    "image": _first("rss_image", _image_url),  # artwork only where there is no itunes:image
     "itunes:author": _first("author", _text_of),
     "dc:creator": _first("author", _text_of),
     "itunes:owner": _owner,
@@ -639,6 +643,183 @@ _ENTRY: dict[str, Handler] = _COMMON_ITEM | {
 }
 
 
+# --- extensions: upstream elements written back as they came -------------------------
+
+#: Modelled elements that are also kept as they came: the model keeps only part of
+#: them (podcast:season's ``name``, podcast:episode's ``display``, the whole channel
+#: <image>), or feedtool reads them but never writes them (media RSS).
+_ALSO_KEPT = frozenset(
+    {"podcast:season", "podcast:episode", "image", "media:content", "media:group", "media:thumbnail"}
+)
+#: Never kept: wrong in a feed at another address (the new address of *this* feed;
+#: Podping announcing *this* URL's updates), or decided by feedtool.
+_NOT_KEPT = frozenset({"itunes:new-feed-url", "podcast:podping", "lastBuildDate", "generator"})
+#: RSS 2.0's own elements that feedtool does not model, kept as they came.
+_RSS_OWN_CHANNEL = frozenset({"copyright", "managingEditor", "webMaster", "image", "ttl"})
+#: Read into the model and kept as well, on the channel only: the channel's itunes:summary
+#: (the description stands in for it only where upstream has none; the renderer writes none).
+_ALSO_KEPT_CHANNEL = frozenset({"itunes:summary"})
+_RSS_OWN_ITEM = frozenset({"author"})
+#: Namespaces never kept at the top level: Atom's links (self, hub) and ids belong to
+#: the feed's address; RDF and RSS 1.0 are the document's own structure.
+_NOT_KEPT_NAMESPACES = frozenset(
+    namespaces.key(uri)
+    for uri in (namespaces.ATOM, namespaces.XHTML, namespaces.RDF, namespaces.RSS_1_0, namespaces.RSS_0_90)
+)
+#: podcast:liveItem is an item: RSS's own item elements (no namespace) are its content.
+_LIVE_ITEM = f"{{{namespaces.PODCAST}}}liveItem"
+_LIVE_ITEM_CHILDREN = frozenset(
+    {"title", "description", "link", "guid", "enclosure", "author", "pubDate", "category", "comments", "source"}
+)
+_USUAL_PREFIX = {uri: prefix for prefix, uri in namespaces.PODCAST_NAMESPACES.items()}
+#: The most extension XML kept per episode and for the channel; the rest is dropped
+#: with a warning (a feed must not grow the store without bound).
+MAX_EXTENSION_BYTES = 64 * 1024
+
+
+def _keep(kept: list[str], element: etree._Element, name: str, rss_own: frozenset[str], walk: _Walk) -> None:
+    """Keep an element that feedtool does not model, if it is another namespace's or
+    one of RSS's own listed in ``rss_own``."""
+    tag: object = element.tag  # comments have a function here
+    if not isinstance(tag, str):
+        return
+    if tag.startswith("{"):
+        if namespaces.key(tag[1:].partition("}")[0]) in _NOT_KEPT_NAMESPACES:
+            return
+    elif name not in rss_own:
+        return
+    xml = extension(element)
+    if xml is not None:
+        kept.append(xml)
+
+
+def extension(element: etree._Element) -> str | None:
+    """An element as kept: serialized with the namespaces it uses declared on it, the
+    podcast namespaces under their usual prefix and URI, without what is unsafe to
+    pass on (elements of the XHTML or no namespace inside it, comments, processing
+    instructions, entity references).
+
+    >>> root = etree.fromstring(
+    ...     '<c xmlns:p="http://podcastindex.org/namespace/1.0" xmlns:h="http://www.w3.org/1999/xhtml">'
+    ...     '<p:block>yes<h:b>!</h:b><!-- c --></p:block></c>')
+    >>> extension(root[0])
+    '<podcast:block xmlns:podcast="https://podcastindex.org/namespace/1.0">yes</podcast:block>'
+    """
+    tag = str(element.tag)
+    if not len(element) and tag.startswith("{") and not any(str(a).startswith("{") for a in element.attrib):
+        return _leaf(element, tag)
+    prefixes: dict[str, str] = {}  # URI as written -> prefix
+    upstream = {uri: prefix for prefix, uri in element.nsmap.items() if prefix}
+    uris: dict[str, str] = {}  # URI as written -> URI as kept
+
+    def declare(uri: str) -> None:
+        if uri in prefixes:
+            return
+        kept = namespaces.meant(uri) or uri
+        uris[uri] = kept
+        prefix = _USUAL_PREFIX.get(kept)
+        if prefix is None:
+            # Another namespace under a podcast namespace's usual prefix, or none.
+            prefix = upstream.get(uri)
+            if prefix is None or prefix in namespaces.PODCAST_NAMESPACES or prefix.lower().startswith("xml"):
+                # Made from the URI: the same in every element kept, so that the
+                # document's root can declare it once.
+                prefix = "ns" + hashlib.sha256(uri.encode()).hexdigest()[:6]
+        while prefix in prefixes.values():
+            prefix += "_"
+        prefixes[uri] = prefix
+
+    def allowed(node: etree._Element, parent_tag: str | None) -> bool:
+        tag: object = node.tag
+        if not isinstance(tag, str):
+            return False  # comments, processing instructions, entity references
+        if tag.startswith("{"):
+            return namespaces.key(tag[1:].partition("}")[0]) != _XHTML_KEY
+        return parent_tag is None or (parent_tag == _LIVE_ITEM and tag in _LIVE_ITEM_CHILDREN) or parent_tag == ""
+
+    def scan(node: etree._Element, parent_tag: str | None) -> None:
+        tag = str(node.tag)
+        if tag.startswith("{"):
+            declare(tag[1:].partition("}")[0])
+        for attribute in map(str, node.attrib):
+            if attribute.startswith("{") and not attribute.startswith(_XML_ATTRIBUTE):
+                declare(attribute[1:].partition("}")[0])
+        # RSS's own elements (<image>) keep their own plain children; a plain child
+        # of a namespaced element is dropped, but inside podcast:liveItem.
+        own = "" if parent_tag is None and not tag.startswith("{") else tag
+        for child in node:
+            if allowed(child, own):
+                scan(child, own)
+
+    if not allowed(element, None):
+        return None
+    scan(element, None)
+
+    def renamed(name: str) -> str:
+        if not name.startswith("{") or name.startswith(_XML_ATTRIBUTE):
+            return name
+        uri, _, local = name[1:].partition("}")
+        return f"{{{uris[uri]}}}{local}"
+
+    def copy(node: etree._Element, target: etree._Element, parent_tag: str | None) -> None:
+        target.text = node.text
+        for key, value in node.attrib.items():
+            target.set(renamed(str(key)), value)
+        tag = str(node.tag)
+        own = "" if parent_tag is None and not tag.startswith("{") else tag
+        last: etree._Element | None = None
+        for child in node:
+            if allowed(child, own):
+                last = etree.SubElement(target, renamed(str(child.tag)))
+                copy(child, last, own)
+                last.tail = child.tail
+            elif child.tail:  # the text after a dropped node is kept
+                if last is None:
+                    target.text = (target.text or "") + child.tail
+                else:
+                    last.tail = (last.tail or "") + child.tail
+
+    root = etree.Element(renamed(str(element.tag)), nsmap={prefix: uris[uri] for uri, prefix in prefixes.items()})
+    copy(element, root, None)
+    return str(etree.tostring(root, encoding="unicode", with_tail=False))
+
+
+def _leaf(element: etree._Element, tag: str) -> str | None:
+    """extension() of the commonest case, quicker: a namespaced element without
+    children or namespaced attributes."""
+    uri, _, local = tag[1:].partition("}")
+    if namespaces.key(uri) == _XHTML_KEY:
+        return None
+    kept = namespaces.meant(uri) or uri
+    prefix = _USUAL_PREFIX.get(kept)
+    if prefix is None:
+        prefix = element.prefix
+        if prefix is None or prefix in namespaces.PODCAST_NAMESPACES or prefix.lower().startswith("xml"):
+            prefix = "ns" + hashlib.sha256(uri.encode()).hexdigest()[:6]
+    root = etree.Element(f"{{{kept}}}{local}", nsmap={prefix: kept})
+    for name, value in element.attrib.items():
+        root.set(name, value)
+    root.text = element.text
+    return str(etree.tostring(root, encoding="unicode", with_tail=False))
+
+
+_XHTML_KEY = namespaces.key(namespaces.XHTML)
+_XML_ATTRIBUTE = f"{{{namespaces.XML}}}"
+
+
+def _bounded(kept: list[str], where: str, context: ParseContext) -> tuple[str, ...]:
+    """The extensions of an item or the channel, at most MAX_EXTENSION_BYTES of them."""
+    total = 0
+    for index, xml in enumerate(kept):
+        total += len(xml.encode("utf-8"))
+        if total > MAX_EXTENSION_BYTES:
+            context.warn(
+                f"{where}: {len(kept) - index} extension elements beyond {MAX_EXTENSION_BYTES // 1024} KB dropped"
+            )
+            return tuple(kept[:index])
+    return tuple(kept)
+
+
 _ITEM_PARENTS = frozenset({"channel", "rdf:RDF", "atom:feed"})
 
 
@@ -646,9 +827,12 @@ def _read_item(element: etree._Element, handlers: dict[str, Handler], walk: _Wal
     item = _Item()
     names = walk.names
     for child in element:
-        handler = handlers.get(names(child.tag))
+        name = names(child.tag)
+        handler = handlers.get(name)
         if handler is not None:
             handler(item, child, walk)
+        if (handler is None or name in _ALSO_KEPT) and name not in _NOT_KEPT:
+            _keep(item.extensions, child, name, _RSS_OWN_ITEM, walk)
     if handlers is _ENTRY:
         item.permalink = False  # an Atom id identifies; it is not a permalink
     return item
@@ -691,9 +875,12 @@ def _episodes(items: list[_Item], context: ParseContext) -> list[Episode]:
 def _listing(channel: etree._Element, handlers: dict[str, Handler], episodes: list[Episode], walk: _Walk) -> Listing:
     show = _Show()
     for child in channel:
-        handler = handlers.get(walk.names(child.tag))
+        name = walk.names(child.tag)
+        handler = handlers.get(name)
         if handler is not None:
             handler(show, child, walk)
+        if (handler is None or name in _ALSO_KEPT or name in _ALSO_KEPT_CHANNEL) and name not in _NOT_KEPT:
+            _keep(show.extensions, child, name, _RSS_OWN_CHANNEL, walk)
     if show.language is None and channel.get(f"{{{namespaces.XML}}}lang"):
         show.language = channel.get(f"{{{namespaces.XML}}}lang")
     context = walk.context
@@ -702,7 +889,7 @@ def _listing(channel: etree._Element, handlers: dict[str, Handler], episodes: li
         link=show.link,
         description=clean_description(show.description or show.summary, warn=context.warn),
         language=show.language,
-        image=show.image,
+        image=show.image or show.rss_image,
         author=clean_text(show.author, warn=context.warn) or None,
         owner=Owner(show.owner_name, show.owner_email) if show.owner_name or show.owner_email else None,
         categories=tuple(dict.fromkeys(show.categories)),
@@ -711,6 +898,7 @@ def _listing(channel: etree._Element, handlers: dict[str, Handler], episodes: li
         podcast_guid=show.podcast_guid,
         new_feed_url=show.new_feed_url,
         episode_count=len(episodes),
+        extensions=_bounded(show.extensions, "the channel", context),
     )
     return Listing(show=info, episodes=unique_by_guid(episodes, context), warnings=tuple(context.warnings))
 
@@ -755,6 +943,7 @@ def _episode(item: _Item, context: ParseContext, description: str | None, conten
         chapters_link=item.chapters_link,
         chapters=tuple(item.chapters),
         persons=tuple(item.persons),
+        extensions=_bounded(item.extensions, f"item {title!r}", context),
     )
 
 

@@ -1,6 +1,8 @@
 """The JSON stored in the ``episodes.data`` and ``shows.info`` columns, one codec per version.
 
-Codec 2 (schema 3 on) is keyed by field name all the way down (``"enclosure":
+Codec 3 (schema 4 on) is codec 2 plus ``extensions``, a list of XML strings, on
+episodes and shows; a codec 2 row is a codec 3 row without them, so schema 4 rewrote
+nothing. Codec 2 (schema 3) is keyed by field name all the way down (``"enclosure":
 {"url": ..., "type": ...}``) and decodes through the model's constructors, so
 reordering a model field cannot misread a stored row; fields at their default are
 left out. Codec 1 (schema 1 and 2) wrote nested values as positional lists in the
@@ -23,7 +25,7 @@ import orjson
 from feedtool.model import Chapter, ChaptersLink, Enclosure, Episode, Owner, Person, ShowInfo, Transcript, is_empty
 
 #: The codec that the current schema writes.
-VERSION = 2
+VERSION = 3
 
 
 def dumps(value: Any) -> str:
@@ -48,7 +50,7 @@ def _object(**values: Any) -> dict[str, Any]:
 
 
 def encode_episode(e: Episode) -> str:
-    """An episode as compact JSON keyed by field name: the ``data`` column (codec 2)."""
+    """An episode as compact JSON keyed by field name: the ``data`` column (codec 3)."""
     data = {
         "guid": e.guid,
         "title": e.title,
@@ -74,6 +76,7 @@ def encode_episode(e: Episode) -> str:
         "chapters_link": _object(url=e.chapters_link.url, type=e.chapters_link.type) if e.chapters_link else None,
         "chapters": [_object(start=c.start, title=c.title, href=c.href, image=c.image) for c in e.chapters],
         "persons": [_object(name=p.name, role=p.role, group=p.group, img=p.img, href=p.href) for p in e.persons],
+        "extensions": list(e.extensions),
     }
     return dumps(_drop_empty(data))
 
@@ -109,11 +112,13 @@ def decode_episode(text: str) -> Episode:
         d["keywords"] = tuple(keywords)
     if (categories := d.get("categories")) is not None:
         d["categories"] = tuple(categories)
+    if (extensions := d.get("extensions")) is not None:
+        d["extensions"] = tuple(extensions)
     return Episode(**d)
 
 
 def encode_show_info(info: ShowInfo) -> str:
-    """Show metadata as JSON keyed by field name: the ``shows.info`` column (codec 2)."""
+    """Show metadata as JSON keyed by field name: the ``shows.info`` column (codec 3)."""
     data = {
         "title": info.title,
         "link": info.link,
@@ -128,6 +133,7 @@ def encode_show_info(info: ShowInfo) -> str:
         "podcast_guid": info.podcast_guid,
         "new_feed_url": info.new_feed_url,
         "episode_count": info.episode_count,
+        "extensions": list(info.extensions),
     }
     return dumps(_drop_empty(data))
 
@@ -139,6 +145,8 @@ def decode_show_info(text: str) -> ShowInfo:
         d["owner"] = Owner(**owner)
     if (categories := d.get("categories")) is not None:
         d["categories"] = tuple(tuple(c) for c in categories)
+    if (extensions := d.get("extensions")) is not None:
+        d["extensions"] = tuple(extensions)
     return ShowInfo(**d)
 
 

@@ -131,10 +131,22 @@ def _v3_kind_provenance_and_keyed_codec(db: sqlite3.Connection) -> None:
     )
 
 
+def _v4_extensions(db: sqlite3.Connection) -> None:
+    """4: episodes and shows carry upstream's unmodelled elements as XML (codec 3, issue 11).
+
+    No row is rewritten: a codec 2 row is a codec 3 row without extensions. RSS
+    sources forget their validators and content hash, so that the next refresh reads
+    each feed again, even unchanged, and adds them. The version also makes an older
+    feedtool refuse a store whose rows it cannot decode.
+    """
+    db.execute("UPDATE sources SET etag = NULL, last_modified = NULL, content_hash = NULL WHERE kind = 'rss'")
+
+
 #: MIGRATIONS[n] upgrades a store of schema version n to n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_tables,
     _v2_tag_index_and_commits,
     _v3_kind_provenance_and_keyed_codec,
+    _v4_extensions,
 )
 VERSION = len(MIGRATIONS)
