@@ -11,6 +11,7 @@ upstream's, or a known defect of our output tracked by a strict xfail that flips
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import sys
 import warnings
@@ -21,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from feedtool.config import load
 from feedtool.refresh import refresh
@@ -233,3 +235,29 @@ def test_a_new_warning_is_caught(cases: list[Case]) -> None:
     assert spoiled != case.body
     events = validate(_import(), spoiled, base=f"{BASE}/feeds/podcasting20-channel.rss")
     assert "InvalidLanguage" in [e.kind for e in events if e.kind not in case.upstream_kinds]
+
+
+@pytest.mark.parametrize("name", ["quiet-lab", "quiet-lab-open-models"])
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("query", FILTERS.values(), ids=FILTERS.keys())
+def test_a_complete_show_has_no_error_and_no_warning(
+    example_site: FlaskClient, name: str, fmt: str, query: str
+) -> None:
+    """Acceptance (issue 11): for a complete show (the offline example's, with artwork,
+    category, language, owner), 0 errors and 0 warnings, not only none upstream lacked."""
+    validator = _import()
+    url = f"/feeds/{name}.{fmt}{query}"
+    response = example_site.get(url)
+    assert response.status_code == 200
+    assert [str(e) for e in validate(validator, response.data, base=BASE + url)] == []
+
+
+@pytest.fixture(scope="module")
+def example_site(tmp_path_factory: pytest.TempPathFactory) -> FlaskClient:
+    """The offline example (examples/), refreshed, served at BASE."""
+    work = tmp_path_factory.mktemp("example") / "examples"
+    shutil.copytree(ROOT / "examples", work)
+    config = work / "config.yaml"
+    config.write_text(f"base_url: {BASE}\n" + config.read_text())
+    assert refresh(load(config)).ok
+    return create_app({"FEEDTOOL_CONFIG": str(config), "TESTING": True}).test_client()
