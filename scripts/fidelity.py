@@ -28,11 +28,8 @@ from typing import Any
 
 import podcastparser
 
-from feedtool.config import load
 from feedtool.lint import lint
-from feedtool.refresh import refresh
 from feedtool.testing import servers
-from feedtool.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -115,17 +112,9 @@ def measure(feeds: Sequence[Path]) -> Report:
         for index, feed in enumerate(feeds):
             name = f"f{index:03d}-" + re.sub(r"[^a-z0-9]+", "-", feed.stem.lower()).strip("-")
             names[name] = feed
-        with servers.upstream() as upstream:  # the feeds, served by a real HTTP server on 127.0.0.1
-            base = upstream.base
-            for name, feed in names.items():
-                upstream.serve(f"/{name}.xml", feed.read_bytes(), content_type="application/xml")
-            config_path = work / "config.yaml"
-            shows = "".join(f"  {name}:\n    sources: [{{rss: {base}/{name}.xml}}]\n" for name in names)
-            config_path.write_text(f"base_url: https://feedtool.example\nshows:\n{shows}")
-            config = load(config_path)
-            started = int(time.time())
-            results = {r.show_id: r for r in refresh(config).results}
-        client = create_app({"FEEDTOOL_CONFIG": str(config_path), "TESTING": True}).test_client()
+        started = int(time.time())
+        site = servers.republish(names, work)  # the feeds, served by a real HTTP server on 127.0.0.1
+        results, client, base = site.results, site.client, site.upstream_base
         for name, feed in names.items():
             theirs = _parse(feed.read_bytes())
             if theirs is None or results[name].status == "failed":

@@ -163,14 +163,9 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
     validator = _import()
     work = tmp_path_factory.mktemp("feedvalidator")
     names = {re.sub(r"[^a-z0-9]+", "-", path.stem.lower()): path for path in FIXTURES}
-    with servers.upstream() as upstream:
-        for name, path in names.items():
-            upstream.serve(f"/{name}.xml", path.read_bytes(), content_type="application/xml")
-        shows = "".join(f"  {name}:\n    sources: [{{rss: {upstream.url(f'/{name}.xml')}}}]\n" for name in names)
-        config = work / "config.yaml"
-        config.write_text(f"base_url: {BASE}\nshows:\n{shows}")
-        assert refresh(load(config)).ok
-    client = create_app({"FEEDTOOL_CONFIG": str(config), "TESTING": True}).test_client()
+    site = servers.republish(names, work, BASE)
+    assert all(r.status != "failed" for r in site.results.values())
+    client = site.client
     out = []
     for name, path in names.items():
         body = path.read_bytes()

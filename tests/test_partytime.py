@@ -23,10 +23,7 @@ from typing import Any
 
 import pytest
 
-from feedtool.config import load
-from feedtool.refresh import refresh
 from feedtool.testing import servers
-from feedtool.web import create_app
 
 from figures import record
 from partytime.runner import parse, skip_reason
@@ -403,14 +400,8 @@ def comparison(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
         pytest.skip(reason)
     work = tmp_path_factory.mktemp("partytime")
     names = {f"f{i:03d}-" + re.sub(r"[^a-z0-9]+", "-", p.stem.lower()): p for i, p in enumerate(corpus())}
-    with servers.upstream() as upstream:
-        for name, path in names.items():
-            upstream.serve(f"/{name}.xml", path.read_bytes(), content_type="application/xml")
-        shows = "".join(f"  {name}:\n    sources: [{{rss: {upstream.url(f'/{name}.xml')}}}]\n" for name in names)
-        config_path = work / "config.yaml"
-        config_path.write_text(f"base_url: https://feedtool.example\nshows:\n{shows}")
-        results = {r.show_id: r for r in refresh(load(config_path)).results}
-    client = create_app({"FEEDTOOL_CONFIG": str(config_path), "TESTING": True}).test_client()
+    site = servers.republish(names, work)
+    results, client = site.results, site.client
     outputs: dict[tuple[str, str], Path] = {}
     for name in names:
         if results[name].status == "failed":

@@ -26,6 +26,12 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+from flask.testing import FlaskClient
+
+from feedtool.config import load
+from feedtool.refresh import SourceResult, refresh
+from feedtool.web import create_app
+
 #: The gunicorn beside this Python (a virtual environment's), else the one on PATH.
 GUNICORN = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
 FEEDTOOL_APP = "feedtool.web:create_app()"
@@ -285,3 +291,27 @@ def _wait_until_serving(log: Path, server: subprocess.Popen[bytes], workers: int
     except TimeoutError as exc:
         raise TimeoutError(f"{exc}\n{log.read_text(errors='replace')}") from exc
     return found[0]
+
+
+@dataclass(frozen=True)
+class Republished:
+    """Feed files refreshed through feedtool from a loopback upstream, and the app serving them."""
+
+    config: Path
+    client: FlaskClient
+    results: Mapping[str, SourceResult]  # by show id
+    upstream_base: str  # where the upstream was (it has stopped): the feeds' base URL
+
+
+def republish(feeds: Mapping[str, Path], work: Path, base_url: str = "https://feedtool.example") -> Republished:
+    """Serve each feed file from a loopback upstream, refresh it through feedtool as the
+    show of that name (a-z, 0-9 and '-'), and return Flask's test client of the app."""
+    with upstream() as server:
+        for name, path in feeds.items():
+            server.serve(f"/{name}.xml", path.read_bytes(), content_type="application/xml")
+        shows = "".join(f"  {name}:\n    sources: [{{rss: {server.url(f'/{name}.xml')}}}]\n" for name in feeds)
+        config = work / "config.yaml"
+        config.write_text(f"base_url: {base_url}\nshows:\n{shows}")
+        results = {r.show_id: r for r in refresh(load(config)).results}
+    client = create_app({"FEEDTOOL_CONFIG": str(config), "TESTING": True}).test_client()
+    return Republished(config, client, results, server.base)
