@@ -23,6 +23,14 @@ class ConfigError(FeedtoolError, ValueError):
         super().__init__(f"invalid config {path}:\n{lines}")
 
 
+class StartupConfigError(ConfigError, RuntimeError):
+    """The web app cannot start on an invalid config.
+
+    Also a RuntimeError because gunicorn prints such an error from ``--preload`` as one
+    message and exits, instead of a traceback from every worker it then restarts.
+    """
+
+
 class FilterError(FeedtoolError, ValueError):
     """A filter parameter has a value that is not accepted."""
 

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from feedtool import __version__
 from feedtool.config import Config, config_path, load
-from feedtool.errors import FilterError, StoreError
+from feedtool.errors import ConfigError, FilterError, StartupConfigError, StoreError
 from feedtool.filters import parse_filter
 from feedtool.normalize.dates import format_iso
 from feedtool.publish import FORMATS, Publisher, RenderCache, Rendered, UnknownFeed, Validators
@@ -39,7 +39,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(FEEDTOOL_CONFIG=str(config_path()), RENDER_CACHE_BYTES=32 * 2**20)
     if test_config is not None:
         app.config.update(test_config)
-    config: Config = load(app.config["FEEDTOOL_CONFIG"])
+    try:
+        config: Config = load(app.config["FEEDTOOL_CONFIG"])
+    except ConfigError as exc:
+        raise StartupConfigError(exc.path, exc.problems) from exc
     app.extensions["feedtool"] = config
     app.extensions["feedtool.cache"] = RenderCache(app.config["RENDER_CACHE_BYTES"])
     app.teardown_appcontext(_close_store)

@@ -23,6 +23,7 @@ from feedtool.errors import ConfigError, FilterError
 from feedtool.filters import parse_filter
 from feedtool.lint import lint
 from feedtool.refresh import refresh
+from feedtool.testing.servers import FEEDTOOL_APP, GUNICORN, gunicorn
 from feedtool.web import create_app
 
 DATA = Path(__file__).parent / "data"
@@ -75,6 +76,22 @@ def test_factory_uses_the_given_config(site: Path) -> None:
 def test_factory_refuses_a_bad_config(write_config: Callable[[str], Path]) -> None:
     with pytest.raises(ConfigError, match="unknown source kind"):
         create_app({"FEEDTOOL_CONFIG": str(write_config("shows: {a: {sources: [{rsss: x}]}}"))})
+
+
+@pytest.mark.skipif(GUNICORN is None, reason="gunicorn is not installed")
+def test_gunicorn_with_a_bad_config_prints_the_message_once_and_exits(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    config = write_config("shows: {a: {sources: [{rsss: x}]}}")
+    log = tmp_path / "gunicorn.log"
+    # As the README runs it; the helper raises when gunicorn exits instead of serving.
+    env = {"FEEDTOOL_CONFIG": str(config)}
+    with pytest.raises(RuntimeError, match="exited with 1"), gunicorn(FEEDTOOL_APP, log, env=env, preload=True):
+        pass  # pragma: no cover - gunicorn must not serve
+    text = log.read_text()
+    message = f"Error: invalid config {config}:\n  shows.a.sources[0]: unknown source kind 'rsss'"
+    assert text.count(message) == 1, text
+    assert "Traceback" not in text, text
 
 
 def test_factory_reads_feedtool_config_from_the_environment(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:

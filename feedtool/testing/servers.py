@@ -237,15 +237,16 @@ def gunicorn(
     workers: int = 2,
     cwd: Path | None = None,
     probe: str | None = "/healthz",
+    preload: bool = False,
 ) -> Iterator[Gunicorn]:
     """Run gunicorn with ``app`` on a free loopback port until every worker has booted
     and it answers ``probe`` (any status; None: booted is enough); stop it when the
-    block ends. Its output goes to ``log``."""
+    block ends. Its output goes to ``log``; ``preload`` loads the app once, before forking."""
     if GUNICORN is None:
         raise RuntimeError("gunicorn is not installed")
     with log.open("wb") as stream:
         server = subprocess.Popen(
-            [GUNICORN, "--workers", str(workers), "--bind", "127.0.0.1:0", app],
+            [GUNICORN, *(["--preload"] if preload else []), "--workers", str(workers), "--bind", "127.0.0.1:0", app],
             env={**os.environ, **(env or {})},
             stdout=stream,
             stderr=subprocess.STDOUT,
@@ -261,7 +262,8 @@ def gunicorn(
 @contextmanager
 def feedtool_server(config: Path, log: Path, workers: int = 2) -> Iterator[str]:
     """feedtool's web app for ``config`` under gunicorn, as the README runs it; yield its base URL."""
-    with gunicorn(FEEDTOOL_APP, log, env={"FEEDTOOL_CONFIG": str(config)}, workers=workers) as server:
+    env = {"FEEDTOOL_CONFIG": str(config)}
+    with gunicorn(FEEDTOOL_APP, log, env=env, workers=workers, preload=True) as server:
         yield server.base
 
 
