@@ -1,7 +1,8 @@
 """The Flask app: feeds, the index page, OPML and a health check, with HTTP caching.
 
 ``create_app()`` reads the config named by ``FEEDTOOL_CONFIG`` (or ./config.yaml)
-and fails at start-up if it is invalid. Each request opens the store on ``g``;
+and fails at start-up if it is invalid; when the file changes, the next request
+reads it again (an invalid edit is logged and the previous config kept). Each request opens the store on ``g``;
 rendered feeds are cached per process and keyed by the store's version, so a
 refresh in another process shows up on the next request. Errors are short plain
 text; nothing a client sends makes the app answer 500. No route fetches a URL.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,12 +41,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(FEEDTOOL_CONFIG=str(config_path()), RENDER_CACHE_BYTES=32 * 2**20)
     if test_config is not None:
         app.config.update(test_config)
+    # Stamped before reading, so that a save while it is read is noticed next time.
+    app.extensions["feedtool.stamp"] = _stamp(app.config["FEEDTOOL_CONFIG"])
     try:
         config: Config = load(app.config["FEEDTOOL_CONFIG"])
     except ConfigError as exc:
         raise StartupConfigError(exc.path, exc.problems) from exc
     app.extensions["feedtool"] = config
     app.extensions["feedtool.cache"] = RenderCache(app.config["RENDER_CACHE_BYTES"])
+    app.before_request(_reload_if_changed)
     app.teardown_appcontext(_close_store)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StoreError, _store_error)
@@ -54,6 +59,32 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/feeds/<name>.<fmt>", "feed", feed)
     return app
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    """What tells a changed config file: mtime, size and inode (editors that save by renaming)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _reload_if_changed() -> None:
+    """Before each request: read the config again if its file changed since it was read."""
+    path = current_app.config["FEEDTOOL_CONFIG"]
+    stamp = _stamp(path)
+    if stamp is None or stamp == current_app.extensions["feedtool.stamp"]:
+        return  # unchanged, or missing while an editor replaces it: keep what is loaded
+    current_app.extensions["feedtool.stamp"] = stamp
+    try:
+        config = load(path)
+    except ConfigError as exc:
+        # Serving the last valid config beats failing every request over a half-done edit.
+        log.error("%s\nstill serving the config read before", exc)
+        return
+    current_app.extensions["feedtool"] = config  # the render cache's keys carry the config's digest
+    log.info("config %s changed: reloaded", path)
 
 
 def _config() -> Config:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,39 @@ def test_gunicorn_with_a_bad_config_prints_the_message_once_and_exits(
     message = f"Error: invalid config {config}:\n  shows.a.sources[0]: unknown source kind 'rsss'"
     assert text.count(message) == 1, text
     assert "Traceback" not in text, text
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    """Change the config file; its mtime moves on by a second so that any filesystem sees it."""
+    before = path.stat().st_mtime_ns
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+def test_a_changed_config_is_served_without_a_restart(site: Path, client: FlaskClient) -> None:
+    assert client.get("/feeds/bp-all.rss").status_code == 404
+    assert b"The Quiet Lab: open models" in client.get("/feeds/quiet-lab-open.rss").data
+    _edit(site, "feeds:\n", "feeds:\n  bp-all: {show: bp, title: All of bp}\n")
+    _edit(site, "The Quiet Lab: open models", "Open models only")
+    response = client.get("/feeds/bp-all.rss")
+    assert response.status_code == 200
+    assert b"<title>All of bp</title>" in response.data
+    # The rendering cached before the edit is not served again.
+    assert b"Open models only" in client.get("/feeds/quiet-lab-open.rss").data
+
+
+def test_an_invalid_edit_keeps_the_config_served_and_logs_why(
+    site: Path, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    _edit(site, "feeds:\n", "feeds:\n  bp-all: {show: nope}\n")
+    assert client.get("/feeds/quiet-lab-open.rss").status_code == 200
+    assert client.get("/feeds/bp-all.rss").status_code == 404
+    assert f"invalid config {site}:\n  feeds.bp-all" in caplog.text
+    assert "still serving the config read before" in caplog.text
+    _edit(site, "  bp-all: {show: nope}\n", "  bp-all: {show: bp}\n")
+    assert client.get("/feeds/bp-all.rss").status_code == 200
 
 
 def test_factory_reads_feedtool_config_from_the_environment(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
