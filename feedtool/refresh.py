@@ -17,7 +17,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,6 +93,9 @@ class SourceResult:
 @dataclass(frozen=True)
 class Report:
     results: tuple[SourceResult, ...]
+    #: For each show whose tag or strip rules changed since its last refresh: how many
+    #: stored episodes the new rules changed.
+    retagged: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -102,10 +105,13 @@ class Report:
         failed = sum(r.status == "failed" for r in self.results)
         new = sum(r.counts.new for r in self.results)
         updated = sum(r.counts.updated for r in self.results)
-        return (
+        text = (
             f"{len(self.results)} sources: {len(self.results) - failed} ok, {failed} failed; "
             f"{new} new and {updated} updated episodes"
         )
+        for show_id, changed in self.retagged.items():
+            text += f"; {show_id}: rules changed, {changed} stored episode{'' if changed == 1 else 's'} retagged"
+        return text
 
 
 def refresh(
@@ -126,11 +132,13 @@ def refresh(
     try:
         with ThreadPoolExecutor(max_workers=config.fetch.concurrency, thread_name_prefix="refresh") as pool:
             futures = [pool.submit(_refresh_show, config, show, fetcher, store, on_result) for show in shows]
-            results = [result for future in futures for result in future.result()]
+            done = [future.result() for future in futures]
     finally:
         if retriever is None:
             fetcher.close()
-    return Report(tuple(results))
+    results = tuple(result for show_results, _ in done for result in show_results)
+    retagged = {show.id: changed for show, (_, changed) in zip(shows, done, strict=True) if changed is not None}
+    return Report(results, retagged)
 
 
 def _refresh_show(
@@ -139,11 +147,14 @@ def _refresh_show(
     fetcher: Retriever,
     open_: Callable[[Config], RefreshStore],
     on_result: Callable[[SourceResult], None] | None,
-) -> list[SourceResult]:
+) -> tuple[list[SourceResult], int | None]:
+    """Refresh a show's sources; also how many stored episodes changed rules retagged (None: no change)."""
     results = []
+    retagged = None
     store = open_(config)
     try:
-        rules_changed = store.rules_digest(show.id) != show.rules_digest
+        stored_digest = store.rules_digest(show.id)
+        rules_changed = stored_digest != show.rules_digest
         retag_failure = None
         if rules_changed:
             started = time.monotonic()
@@ -151,6 +162,8 @@ def _refresh_show(
                 # All of a show's rule matching shares one budget: the deadline of a source.
                 changed = retag(store, show.within(RuleBudget(config.fetch.deadline)))
                 log.info("%s: tag or strip rules changed; %d stored episodes updated", show.id, changed)
+                if stored_digest is not None:  # a show's first refresh changes no rules
+                    retagged = changed
             except RuleTimeoutError as exc:  # nothing retagged; the show's sources fail, other shows go on
                 retag_failure = f"retagging stored episodes: {exc}"
         for source in show.sources:
@@ -166,7 +179,7 @@ def _refresh_show(
             results.append(result)
     finally:
         store.close()
-    return results
+    return results, retagged
 
 
 def store_listing(

@@ -224,6 +224,24 @@ def test_changed_tag_rules_retag_history(
     assert [e["title"] for e in episodes_json(runner, config, "a", "--tag", "t")] == ["Bonus: a very short one"]
 
 
+def test_the_summary_says_how_many_stored_episodes_changed_rules_retagged(
+    write_config: Callable[[str], Path], runner: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_bytes((DATA / "listing" / "quietlab.txt").read_bytes())
+    rules = "shows:\n  a:\n    sources: [{listing: a.txt}]\n    tags: {t: {match: ['%s'], fields: [title]}}\n"
+    config = write_config(rules % "hello")
+    first = refresh(runner, config)
+    assert first.exit_code == 0, first.output
+    assert "retagged" not in first.output  # a new show has no rules that changed
+    write_config(rules % "bonus|open")  # episode 1 loses the tag, the two others gain it
+    result = refresh(runner, config)
+    assert result.exit_code == 0, result.output
+    tagged = [e["title"] for e in episodes_json(runner, config, "a", "--tag", "t")]
+    assert tagged == ["Episode 2: Open weights, & why they matter", "Bonus: a very short one"]
+    assert result.output.rstrip().endswith("0 updated episodes; a: rules changed, 3 stored episodes retagged")
+    assert "retagged" not in refresh(runner, config).output  # unchanged rules: nothing to say
+
+
 def test_moved_feeds_are_reported(upstream: Upstream, write_config: Callable[[str], Path], runner: CliRunner) -> None:
     """A permanent redirect and an itunes:new-feed-url are recorded and shown, not followed for ever."""
     upstream.serve("/old.rss", "", status=301, headers={"Location": "/new.rss"})
