@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
 
 from feedtool import __version__
 from feedtool.cli import main
@@ -175,7 +176,9 @@ RSS = b"""<?xml version="1.0"?>
 </channel></rss>"""
 
 
-def test_init_then_check_refresh_and_a_filtered_feed(runner: CliRunner, tmp_path: Path, upstream: Upstream) -> None:
+def test_init_then_check_refresh_and_a_filtered_feed(
+    runner: CliRunner, tmp_path: Path, upstream: Upstream, app_factory: Callable[[Path], Flask]
+) -> None:
     upstream.serve("/feed.rss", RSS)
     path = tmp_path / "mine.yaml"
     result = runner.invoke(main, ["init", str(path), "--feed", upstream.url("/feed.rss"), "--show", "my-pod"])
@@ -191,6 +194,10 @@ def test_init_then_check_refresh_and_a_filtered_feed(runner: CliRunner, tmp_path
     assert runner.invoke(main, ["--config", str(path), "refresh"]).exit_code == 0
     listed = runner.invoke(main, ["--config", str(path), "episodes", "my-pod", "--tag", "interviews", "--json"])
     assert [e["title"] for e in json.loads(listed.output)] == ["An interview with Ada"]
+    served = app_factory(path).test_client().get("/feeds/my-pod-interviews.rss")
+    assert served.status_code == 200
+    assert b"An interview with Ada" in served.data
+    assert b"Solo notes" not in served.data
 
 
 def test_init_without_a_url_writes_a_placeholder_and_the_default_path(
