@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from feedtool import __version__
-from feedtool.config import ENV_VAR, Config, load
+from feedtool.config import ENV_VAR, Config, config_path, load, parse
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
 from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, parse_filter
 from feedtool.model import is_empty
@@ -282,6 +282,62 @@ def export(state: State, /, out: Path, base_url: str, **params: Any) -> None:
     except FeedtoolError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{out}: {written} files written, {kept} unchanged")
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--feed", "url", metavar="URL", help="your show's feed (or radio.net page) URL [default: a placeholder]")
+@click.option("--show", default="my-show", show_default=True, help="the show id: a-z, 0-9 and '-', used in URLs")
+@click.pass_obj
+def init(state: State, /, path: Path | None, url: str | None, show: str) -> None:
+    """Write a commented config for your own show to PATH (default: as --config).
+
+    The config has one show with one source, a tag rule and a named feed filtered
+    by it. An existing file is never overwritten.
+
+    \b
+    Example:
+        feedtool init my-show.yaml --feed https://example.org/podcast.rss
+        feedtool --config my-show.yaml check
+    """
+    from feedtool.starter import starter_config
+
+    target = path or config_path(state.path)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise UsageProblem(f"--feed {url!r}: expected an http:// or https:// URL, such as http://{url}")
+    text = starter_config(show, url, target.name)
+    try:
+        parse(text, target)  # the same checks as every later run, e.g. of the show id
+    except ConfigError as exc:
+        raise UsageProblem(f"the config would be invalid: {'; '.join(exc.problems)}") from exc
+    try:
+        with target.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError as exc:
+        raise UsageProblem(f"{target} already exists; not overwriting it (give another PATH)") from exc
+    except OSError as exc:
+        raise UsageProblem(f"{target}: cannot write: {exc}") from exc
+    click.echo(f"wrote {target}" + ("" if url else "; replace the placeholder feed URL in it"))
+    click.echo(f"next: feedtool --config {target} check, then refresh, then serve")
+
+
+@main.command()
+@click.pass_obj
+def check(state: State, /) -> None:
+    """Check the config without fetching anything: exit 2 listing every problem, else 0 with a summary.
+
+    \b
+    Example:
+        feedtool --config my-show.yaml check
+    """
+    config = state.config
+    click.echo(f"{config.path}: ok; store {config.store}")
+    for name, show in config.shows.items():
+        sources = ", ".join(f"{s.kind} {s.location}" for s in show.sources)
+        tags = ", ".join(rule.name for rule in show.tags) or "none"
+        click.echo(f"show {name}: {len(show.sources)} source{'s' * (len(show.sources) != 1)} ({sources}); tags: {tags}")
+    for name, feed in config.feeds.items():
+        click.echo(f"feed {name}: {feed.show}, {feed.filter.describe() or 'unfiltered'}")
 
 
 @main.command(name="lint")

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
 
 from feedtool import __version__
 from feedtool.cli import main
+from feedtool.testing.servers import Upstream
 
 DATA = Path(__file__).parent / "data"
 
@@ -29,9 +31,9 @@ def test_help_works_without_a_config(runner: CliRunner, tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("refresh", "episodes", "serve", "export"):
+    for command in ("refresh", "episodes", "serve", "export", "init", "check"):
         assert command in result.output
-    for command in ("refresh", "episodes", "serve", "export"):
+    for command in ("refresh", "episodes", "serve", "export", "init", "check"):
         sub = runner.invoke(main, [command, "--help"])
         assert sub.exit_code == 0
         assert "Example" in sub.output
@@ -163,3 +165,88 @@ def test_episodes_on_a_damaged_or_locked_store_exits_1_with_the_message(
     assert result.output.startswith(f"Error: cannot read the store {show.parent / 'feedtool.sqlite'}: "), result.output
     assert result.output.count("\n") == 1, result.output
     assert "Traceback" not in result.output
+
+
+RSS = b"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>My pod</title><link>http://127.0.0.1/</link><description>d</description>
+<item><title>An interview with Ada</title><guid>a</guid><pubDate>Tue, 05 May 2026 10:00:00 GMT</pubDate>
+<enclosure url="http://127.0.0.1/a.mp3" type="audio/mpeg" length="1"/></item>
+<item><title>Solo notes</title><guid>b</guid><pubDate>Mon, 04 May 2026 10:00:00 GMT</pubDate>
+<enclosure url="http://127.0.0.1/b.mp3" type="audio/mpeg" length="1"/></item>
+</channel></rss>"""
+
+
+def test_init_then_check_refresh_and_a_filtered_feed(
+    runner: CliRunner, tmp_path: Path, upstream: Upstream, app_factory: Callable[[Path], Flask]
+) -> None:
+    upstream.serve("/feed.rss", RSS)
+    path = tmp_path / "mine.yaml"
+    result = runner.invoke(main, ["init", str(path), "--feed", upstream.url("/feed.rss"), "--show", "my-pod"])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {path}" in result.output
+    checked = runner.invoke(main, ["--config", str(path), "check"])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.splitlines()[1:] == [
+        f"show my-pod: 1 source (rss {upstream.url('/feed.rss')}); tags: interviews",
+        "feed my-pod-interviews: my-pod, tag: interviews",
+    ]
+    assert upstream.requests() == []  # check fetches nothing
+    assert runner.invoke(main, ["--config", str(path), "refresh"]).exit_code == 0
+    listed = runner.invoke(main, ["--config", str(path), "episodes", "my-pod", "--tag", "interviews", "--json"])
+    assert [e["title"] for e in json.loads(listed.output)] == ["An interview with Ada"]
+    served = app_factory(path).test_client().get("/feeds/my-pod-interviews.rss")
+    assert served.status_code == 200
+    assert b"An interview with Ada" in served.data
+    assert b"Solo notes" not in served.data
+
+
+def test_init_without_a_url_writes_a_placeholder_and_the_default_path(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FEEDTOOL_CONFIG", raising=False)
+    result = runner.invoke(main, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "replace the placeholder" in result.output
+    assert "https://example.org/podcast.rss" in (tmp_path / "config.yaml").read_text(encoding="utf-8")
+    assert runner.invoke(main, ["check"]).exit_code == 0
+
+
+def test_init_refuses_to_overwrite(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("mine\n", encoding="utf-8")
+    result = runner.invoke(main, ["--config", str(path), "init", "--feed", "https://example.org/f.rss"])
+    assert result.exit_code == 2
+    assert "already exists; not overwriting" in result.output
+    assert path.read_text(encoding="utf-8") == "mine\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--feed", "example.org/feed"], "--feed 'example.org/feed': expected an http:// or https:// URL"),
+        (["--show", "My_Show"], "shows.My_Show: bad id"),
+    ],
+)
+def test_init_rejects_bad_input_and_writes_nothing(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    result = runner.invoke(main, ["init", str(path), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not path.exists()
+
+
+def test_check_lists_every_problem(runner: CliRunner, write_config: Callable[[str], Path]) -> None:
+    path = write_config(
+        """
+        shows:
+          a: {sources: [{rsss: x}]}
+        feeds: {f: {show: nope}}
+        """
+    )
+    result = runner.invoke(main, ["--config", str(path), "check"])
+    assert result.exit_code == 2
+    assert "shows.a.sources[0]: unknown source kind 'rsss'" in result.output
+    assert "feeds.f" in result.output
