@@ -33,7 +33,7 @@ def export_site(config: Config, out: Path, base_url: str, flt: Filter) -> tuple[
                 self_url = feed_url(base_url, name, fmt, flt)
                 files[out / "feeds" / f"{name}.{fmt}"] = publisher.feed(name, fmt, flt, self_url).body
         files[out / "feeds.opml"] = publisher.opml(base_url)
-        files[out / "index.html"] = publisher.index(base_url)
+        files[out / "index.html"] = publisher.index(base_url, static=True)
     for path, body in files.items():
         if write_atomically(path, body):
             written += 1

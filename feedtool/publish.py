@@ -198,19 +198,23 @@ class Publisher:
 
     # --- the index page and OPML ----------------------------------------------------
 
-    def index(self, base_url: str) -> bytes:
+    def index(self, base_url: str, static: bool = False) -> bytes:
         """The HTML index of every show and named feed, from the render cache until the
-        store commits another write (the page of 10,000 shows takes seconds to render)."""
-        parts = ("index", __version__, self.config.digest, base_url, str(self.store.commits()))
+        store commits another write (the page of 10,000 shows takes seconds to render).
+
+        ``static``: the page of an export, which links no query (a static server
+        ignores it) and so links a tag only to a named feed of exactly that tag.
+        """
+        parts = ("index", __version__, self.config.digest, base_url, str(self.store.commits()), str(static))
         key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
         cached = self.cache.get(key)
         if cached is not None:
             return cached.body
-        body = self._index(base_url)
+        body = self._index(base_url, static)
         self.cache.put(key, Rendered(body, html.CONTENT_TYPE, Validators(f'"{key[:32]}"', self._config_time)))
         return body
 
-    def _index(self, base_url: str) -> bytes:
+    def _index(self, base_url: str, static: bool) -> bytes:
         infos = {show_id: self.show_info(show_id) for show_id in self.config.shows}
         named: dict[str, list[FeedConfig]] = {}
         for feed in self.config.feeds.values():
@@ -218,13 +222,14 @@ class Publisher:
         feeds = [html.FeedLinks(s, self.title(s, info), self._urls(base_url, s)) for s, info in infos.items()]
         # One section at a time: with the sections of 10,000 shows alive at once, the
         # cyclic garbage collector's passes over them made the page superlinear.
-        sections = (self._section(base_url, feed, infos[feed.name], named.get(feed.name, [])) for feed in feeds)
-        return html.render(feeds, sections, f"{base_url}/feeds.opml")
+        sections = (self._section(base_url, feed, infos[feed.name], named.get(feed.name, []), static) for feed in feeds)
+        return html.render(feeds, sections, f"{base_url}/feeds.opml", static=static)
 
     def _section(
-        self, base_url: str, feed: html.FeedLinks, info: ShowInfo, named: list[FeedConfig]
+        self, base_url: str, feed: html.FeedLinks, info: ShowInfo, named: list[FeedConfig], static: bool
     ) -> html.ShowSection:
         show_id = feed.name
+        tag_feeds = {f.filter.tags[0]: f.name for f in named if f.filter == Filter(tags=f.filter.tags[:1])}
         states = {(s.kind, s.location): s for s in self.store.source_states(show_id)}
         return html.ShowSection(
             id=show_id,
@@ -233,7 +238,7 @@ class Publisher:
             description=html_to_text(info.description or ""),
             episode_count=self.store.count(show_id),
             tags=[
-                html.TagLink(tag, count, feed_url(base_url, show_id, "rss", Filter(tags=(tag,))))
+                html.TagLink(tag, count, self._tag_url(base_url, show_id, tag, tag_feeds, static))
                 for tag, count in self.store.tag_counts(show_id).items()
             ],
             latest=self.store.episodes(show_id, Filter(limit=self.config.server.latest))
@@ -248,6 +253,13 @@ class Publisher:
                 for f in named
             ],
         )
+
+    @staticmethod
+    def _tag_url(base_url: str, show_id: str, tag: str, tag_feeds: dict[str, str], static: bool) -> str | None:
+        if not static:
+            return feed_url(base_url, show_id, "rss", Filter(tags=(tag,)))
+        name = tag_feeds.get(tag)
+        return feed_url(base_url, name, "rss") if name else None
 
     def opml(self, base_url: str) -> bytes:
         """Every show and named feed as an OPML 2.0 subscription list."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -106,3 +107,29 @@ def test_atomic_write_leaves_no_temporary_file_on_failure(tmp_path: Path, monkey
         write_atomically(target, b"two")
     assert target.read_bytes() == b"one"
     assert [p.name for p in target.parent.iterdir()] == ["x.rss"]
+
+
+def test_exported_index_links_only_files_that_exist(site: Path, tmp_path: Path, runner: CliRunner) -> None:
+    # A static server ignores the query: "?tag=" would give the whole show (issue 13).
+    path = site.read_text().replace("{match: ['open weights']}", "{match: ['open weights']}, other: {match: ['.']}")
+    site.write_text(path)
+    assert refresh(load(site)).ok
+    out = tmp_path / "public"
+    export(runner, site, out)
+    page = (out / "index.html").read_text()
+    hrefs = re.findall(r'href="([^"]+)"', page)
+    assert hrefs
+    for href in hrefs:
+        assert "?" not in href, href
+        if href.startswith(BASE):
+            assert (out / href.removeprefix(BASE + "/")).is_file(), href
+    # a tag with a named feed of exactly that tag links to it; another is plain text
+    assert f'<a class="tag" href="{BASE}/feeds/quiet-lab-open.rss">open-models' in page
+    assert re.search(r'<span class="tag">other \(\d+\)</span>', page)
+    assert "query parameters" not in page
+
+
+def test_served_index_still_links_tags_by_query(site: Path, app_factory: Callable[[Path], Flask]) -> None:
+    page = app_factory(site).test_client().get("/", base_url=BASE).get_data(as_text=True)
+    assert f'href="{BASE}/feeds/quiet-lab.rss?tag=open-models"' in page
+    assert "query parameters" in page

@@ -65,7 +65,7 @@ def test_index_page_is_rendered_again_only_after_a_change(tmp_path: Path, monkey
     config = site(tmp_path, 3, episodes=2)
     renders: list[int] = []
     render = html.render
-    monkeypatch.setattr(html, "render", lambda *args: renders.append(len(args[0])) or render(*args))
+    monkeypatch.setattr(html, "render", lambda *args, **kw: renders.append(len(args[0])) or render(*args, **kw))
     cache = RenderCache()
 
     def index(base_url: str = "https://f.example") -> str:
@@ -95,14 +95,14 @@ def test_index_page_makes_one_section_at_a_time(tmp_path: Path, monkeypatch: pyt
     alive: list[int] = []
     render = html.render
 
-    def watched(feeds: object, sections: Iterable[html.ShowSection], opml: str) -> bytes:
+    def watched(feeds: object, sections: Iterable[html.ShowSection], opml: str, static: bool = False) -> bytes:
         def each() -> Iterator[html.ShowSection]:
             for section in sections:
                 # type(), not isinstance(): a dead weakref.proxy among the objects raises on __class__
                 alive.append(sum(type(o) is html.ShowSection for o in gc.get_objects()))
                 yield section
 
-        return render(feeds, each(), opml)  # type: ignore[arg-type]
+        return render(feeds, each(), opml, static=static)  # type: ignore[arg-type]
 
     monkeypatch.setattr(html, "render", watched)
     with Store(config.store, read_only=True) as store:

@@ -22,10 +22,10 @@ import pytest
 from lxml import etree
 
 from feedtool.lint import lint
-from feedtool.model import Chapter, Episode, ShowInfo, StoredEpisode
+from feedtool.model import Chapter, Episode, ShowInfo, SourceState, StoredEpisode
 from feedtool.normalize.identity import atom_id, is_atom_id
 from feedtool.normalize.text import html_to_text
-from feedtool.render import FeedDocument, atom, jsonfeed, podcast_guid, rss
+from feedtool.render import FeedDocument, atom, html, jsonfeed, podcast_guid, rss
 from feedtool.sources import ParseContext
 from feedtool.sources.rss import parse
 
@@ -478,3 +478,34 @@ def test_upstream_channel_image_replaces_feedtools() -> None:
     assert [i.findtext("url") for i in channel.iterfind("image")] == ["https://show.example/logo.png"]
     channel = etree.fromstring(rss.render(hand_built(()))).find("channel")
     assert [i.findtext("url") for i in channel.iterfind("image")] == ["https://show.example/art.png"]
+
+
+def test_index_page_fits_a_phone() -> None:
+    # At 390 px the sources table ran off the screen and hid the failing status (issue 13).
+    long_url = "http://127.0.0.1:9/" + "a-very-long-path/" * 8 + "feed.rss?token=" + "x" * 60
+    failed = SourceState(
+        "s", "rss", long_url, last_attempt=datetime(2026, 5, 4, 12, 0, tzinfo=UTC), status="failed", error="HTTP 500"
+    )
+    feed = html.FeedLinks("s", "Show", {f: f"https://f.example/feeds/s.{f}" for f in ("rss", "atom", "json")})
+    day = datetime(2026, 5, 4, tzinfo=UTC)
+    episode = StoredEpisode(1, "s", Episode(guid="e1", title="One", published=day, duration=60), (), day, day)
+    section = html.ShowSection("s", feed, None, "", 1, [], [episode], [failed], [])
+    page = html.render([feed], [section], "https://f.example/feeds.opml").decode()
+    tree = etree.HTML(page)
+    style = re.sub(r"\s+", " ", re.sub(r"/\*.*?\*/", "", "".join(tree.xpath("//style/text()")), flags=re.S))
+    rules = {k.strip(): v for k, v in re.findall(r"([^{}]+)\{([^{}]*)\}", style.split("@media", 1)[0])}
+    narrow = re.search(r"@media \(max-width: [0-9.]+rem\) \{(.*)\}", style)
+    assert narrow, style
+    narrow_rules = {k.strip(): v for k, v in re.findall(r"([^{}]+)\{([^{}]*)\}", narrow.group(1))}
+    # dates never break inside; a long source location breaks anywhere
+    assert [td.text for td in tree.xpath("//td[@class='date']")] == ["2026-05-04", "2026-05-04 12:00 UTC"]
+    assert "white-space: nowrap" in rules[".date"]
+    assert tree.xpath("//td[@class='location']")[0].text == long_url
+    assert "overflow-wrap: anywhere" in rules[".location"]
+    # on a phone each source is a block of stacked lines, the status among them, so none is off-screen
+    (table,) = tree.xpath("//table[@class='sources']")
+    status = table.xpath(".//td[contains(@class, 'failed')]")
+    assert [td.xpath("string()") for td in status] == ["failed: HTTP 500"]
+    assert "display: block" in narrow_rules[".sources tr, .sources td"]
+    assert table.xpath("./thead/tr/th")
+    assert "display: none" in narrow_rules[".sources thead"]

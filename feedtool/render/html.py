@@ -34,7 +34,7 @@ class FeedLinks:
 class TagLink:
     tag: str
     count: int
-    url: str
+    url: str | None  # None: no file or URL serves this tag alone (a static export)
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,12 @@ class ShowSection:
     named: Sequence[FeedLinks]
 
 
-def render(feeds: Sequence[FeedLinks], sections: Iterable[ShowSection], opml_url: str) -> bytes:
+def render(feeds: Sequence[FeedLinks], sections: Iterable[ShowSection], opml_url: str, static: bool = False) -> bytes:
     """The index page as UTF-8 HTML; the same store gives the same bytes.
 
     ``feeds`` are the shows' own feeds, linked from the page's head; ``sections``
-    are read once, in order, so they may be made one at a time.
+    are read once, in order, so they may be made one at a time; ``static`` words
+    the page for a static site, where feeds take no query parameters.
     """
     template = _ENVIRONMENT.get_template("index.html")
-    return template.render(feeds=feeds, sections=sections, opml_url=opml_url).encode("utf-8")
+    return template.render(feeds=feeds, sections=sections, opml_url=opml_url, static=static).encode("utf-8")
