@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import unicodedata
@@ -21,12 +22,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from feedtool.errors import ConfigError, FilterError, PatternError
+from feedtool.errors import ConfigError, FeedtoolError, FilterError, PatternError
 from feedtool.filters import PARAMS as _FILTER_KEYS
-from feedtool.filters import Filter, parse_filter
+from feedtool.filters import Filter, check_tags, parse_filter
 from feedtool.model import TAG_FIELDS, Matcher, Rules, ShowInfo, TagRule
 from feedtool.patterns import Rule, RuleBudget, compile_rule
 from feedtool.sources import KINDS, Kind
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "FEEDTOOL_CONFIG"
 DEFAULT_PATH = "config.yaml"
@@ -213,6 +216,8 @@ class _Reader:
         self.problems = problems
         self.base = base
         self.regex_timeout = ServerConfig.regex_timeout
+        #: Named feeds' filters whose tags are checked once the store's path is known.
+        self.tag_checks: list[tuple[str, ShowConfig, Filter]] = []
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -328,6 +333,7 @@ class _Reader:
         if not shows and "shows" not in top:
             self.problem("shows", "missing: configure at least one show")
         feeds = self.feeds(top.get("feeds"), shows)
+        self.feed_tags((self.base / store).resolve())
         return Config(
             path=path,
             store=(self.base / store).resolve(),
@@ -570,17 +576,9 @@ class _Reader:
             if raw_filter is not None and not isinstance(raw_filter, dict):
                 self.problem(f"{where}.filter", f"expected a mapping of filter parameters, got {_kind(raw_filter)}")
             elif raw_filter:
-                printable = True
-                for key, value in raw_filter.items():
-                    if key not in _FILTER_KEYS:
-                        self.problem(f"{where}.filter.{key}", "unknown filter parameter")
-                    # Filter values end up in feed titles, as "(search: ...)".
-                    texts = [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
-                    printable = all([self.printable(t, f"{where}.filter.{key}") for t in texts]) and printable
-                try:
-                    flt = parse_filter(raw_filter) if printable else Filter()
-                except FilterError as exc:
-                    self.problem(f"{where}.filter.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
+                flt = self.filter(raw_filter, f"{where}.filter")
+                if show is not None and show in shows:
+                    self.tag_checks.append((f"{where}.filter", shows[show], flt))
             if show is not None:
                 feeds[name] = FeedConfig(
                     name=name,
@@ -590,6 +588,65 @@ class _Reader:
                     filter=flt,
                 )
         return feeds
+
+    def filter(self, raw: dict[Any, Any], where: str) -> Filter:
+        """A named feed's filter, with every unknown name and invalid value reported."""
+        valid = True
+        case = {"filter_case_sensitive": raw["filter_case_sensitive"]} if "filter_case_sensitive" in raw else {}
+        for key, value in raw.items():
+            if key not in _FILTER_KEYS:
+                # Apps may add their own query parameters, so URLs ignore unknown names;
+                # in the config an unknown name can only be a mistake.
+                self.problem(f"{where}.{key}", f"unknown filter parameter (expected one of: {', '.join(_FILTER_KEYS)})")
+                valid = False
+                continue
+            # Filter values end up in feed titles, as "(search: ...)".
+            texts = [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
+            if not all([self.printable(t, f"{where}.{key}") for t in texts]):
+                valid = False
+                continue
+            try:  # one parameter at a time, so that every invalid value is reported
+                parse_filter({**case, key: value})
+            except FilterError as exc:
+                if exc.param == key:
+                    self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
+                    valid = False
+        if not valid:
+            return Filter()
+        try:
+            return parse_filter(raw)
+        except FilterError as exc:
+            self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
+            return Filter()
+
+    def feed_tags(self, store: Path) -> None:
+        """Report named feeds' tags that no rule of their show defines and no stored
+        episode carries (upstream categories become tags too, so the store is asked)."""
+        stored: dict[str, list[str]] = {}
+        for where, show, flt in self.tag_checks:
+            known = [r.name for r in show.tags]
+            if not set(flt.tags + flt.exclude_tags) <= set(known):
+                if show.id not in stored:
+                    stored[show.id] = _stored_tags(store, show.id)
+                known += stored[show.id]
+            try:
+                check_tags(flt, known)
+            except FilterError as exc:
+                self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
+
+
+def _stored_tags(store: Path, show_id: str) -> list[str]:
+    """The tags a show's stored episodes carry; none before the first refresh."""
+    if not store.is_file():
+        return []
+    from feedtool.store import Store  # the store imports the config's neighbours, not the config
+
+    try:
+        with Store(store, read_only=True) as opened:
+            return list(opened.tag_counts(show_id))
+    except FeedtoolError as exc:
+        log.warning("cannot read the tags stored in %s: %s", store, exc)
+        return []
 
 
 def _kind(value: Any) -> str:

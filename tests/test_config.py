@@ -11,7 +11,10 @@ from click.testing import CliRunner
 from feedtool.cli import main
 from feedtool.config import load
 from feedtool.errors import ConfigError
+from feedtool.refresh import refresh
 from feedtool.sources import KINDS, radionet
+
+DATA = Path(__file__).parent / "data"
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +119,7 @@ EXPECTED_PROBLEMS = [
     "shows.empty.sources: missing",
     "feeds.interconnects: duplicate id: 'interconnects' is already a show",
     "feeds.lonely.show: unknown show 'nobody'",
-    "feeds.lonely.filter.colour: unknown filter parameter",
+    "feeds.lonely.filter.colour: unknown filter parameter (expected one of: tag, exclude_tag, q, since,",
     "feeds.lonely.filter.limit: '5000': expected a whole number from 1 to 1000",
     "feeds.no-show.show: missing",
 ]
@@ -129,6 +132,60 @@ def test_bad_config_lists_every_problem_with_its_location(write_config: Callable
     for problem in EXPECTED_PROBLEMS:
         assert problem in message
     assert len(info.value.problems) == len(EXPECTED_PROBLEMS)
+
+
+def test_every_invalid_filter_value_is_reported(write_config: Callable[[str], Path]) -> None:
+    """Regression: only the first invalid value of a named feed's filter was reported."""
+    path = write_config(
+        """
+        shows: {s: {sources: [{listing: s.txt}]}}
+        feeds:
+          f:
+            show: s
+            filter: {limit: 0, since: soon, sort: up, max_duration: long, colour: red}
+        """
+    )
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert sorted(p.split(":")[0] for p in info.value.problems) == [
+        "feeds.f.filter.colour",
+        "feeds.f.filter.limit",
+        "feeds.f.filter.max_duration",
+        "feeds.f.filter.since",
+        "feeds.f.filter.sort",
+    ]
+
+
+FEED_TAG = """
+shows:
+  quiet-lab:
+    sources: [{{rss: full.xml}}]
+    tags: {{open-models: {{match: [open]}}}}
+feeds:
+  f: {{show: quiet-lab, filter: {{{param}: {tag}}}}}
+"""
+
+
+@pytest.mark.parametrize("param", ["tag", "exclude_tag"])
+def test_a_feed_tag_no_rule_defines_and_no_episode_carries_is_a_config_error(
+    write_config: Callable[[str], Path], param: str
+) -> None:
+    """Regression: `filter: {tag: <typo>}` was accepted and served an empty feed."""
+    (write_config("").parent / "full.xml").write_bytes((DATA / "rss" / "full.xml").read_bytes())
+    with pytest.raises(ConfigError) as info:
+        load(write_config(FEED_TAG.format(param=param, tag="open-modles")))
+    assert list(info.value.problems) == [
+        f"feeds.f.filter.{param}: 'open-modles': expected a tag of this show: open-models"
+    ]
+
+
+def test_a_feed_may_filter_on_a_tag_stored_episodes_carry(write_config: Callable[[str], Path]) -> None:
+    """Upstream categories become tags: once stored, a named feed may filter on them."""
+    path = write_config(FEED_TAG.format(param="tag", tag="open-models"))
+    (path.parent / "full.xml").write_bytes((DATA / "rss" / "full.xml").read_bytes())
+    assert refresh(load(path)).ok
+    path = write_config(FEED_TAG.format(param="tag", tag="licensing"))
+    assert load(path).feeds["f"].filter.tags == ("licensing",)
 
 
 def test_bad_config_exits_with_code_2(write_config: Callable[[str], Path], runner: CliRunner) -> None:
@@ -210,6 +267,7 @@ shows:
     link: "{link}"
     image: "{image}"
     categories: ["{category}"]
+    tags: {{t: {{match: [x]}}}}
     sources:
       - rss: "{rss}"
       - listing: "{listing}"
