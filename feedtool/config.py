@@ -24,7 +24,7 @@ import yaml
 
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, PatternError
 from feedtool.filters import PARAMS as _FILTER_KEYS
-from feedtool.filters import Filter, check_tags, parse_filter
+from feedtool.filters import REGEX_PARAMS, Filter, check_tags, parse_filter
 from feedtool.model import TAG_FIELDS, Matcher, Rules, ShowInfo, TagRule
 from feedtool.patterns import Rule, RuleBudget, compile_rule
 from feedtool.sources import KINDS, Kind
@@ -36,6 +36,14 @@ DEFAULT_PATH = "config.yaml"
 
 #: Control characters (C0 but tab and line breaks, DEL, C1), surrogates, U+FFFE, U+FFFF.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+#: A control character in a regex is almost always YAML's double quotes at work.
+_QUOTES_HINT = (
+    r"; a regex cannot match it in a title: in double quotes YAML reads '\b' as a backspace,"
+    r" so write regexes in single quotes, e.g. '\bAI\b'"
+)
+#: A location without a scheme that looks like a URL: host:port/..., or a domain then a path.
+_HOST_PORT = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}(?:/|$)")
+_HOST_PATH = re.compile(r"^(?:localhost|(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}|\d{1,3}(?:\.\d{1,3}){3})/")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _TAG_FIELDS = TAG_FIELDS
 _SHOW_INFO_KEYS = ("description", "link", "language", "image", "author", "categories", "explicit")
@@ -245,7 +253,7 @@ class _Reader:
             return None
         return value.strip()
 
-    def printable(self, value: str, where: str) -> bool:
+    def printable(self, value: str, where: str, hint: str = "") -> bool:
         """Whether a string can go into a feed: no control characters (tab and line
         breaks aside) and nothing XML forbids, which YAML's escapes can write."""
         found = _UNPRINTABLE.search(value)
@@ -259,7 +267,8 @@ class _Reader:
             if unicodedata.category(char) == "Cs"
             else "the non-character"
         )
-        self.problem(where, f"contains {kind} U+{ord(char):04X} at position {found.start() + 1}")
+        hint = hint if kind == "the control character" else ""
+        self.problem(where, f"contains {kind} U+{ord(char):04X} at position {found.start() + 1}{hint}")
         return False
 
     def number(self, value: Any, where: str, default: float, low: float, high: float) -> float:
@@ -297,6 +306,8 @@ class _Reader:
     def patterns(self, value: Any, where: str) -> tuple[Rule, ...]:
         compiled = []
         for index, source in enumerate(self.strings(value, where)):
+            if not self.printable(source, f"{where}[{index}]", _QUOTES_HINT):
+                continue
             try:
                 compiled.append(compile_rule(source, f"{where}[{index}]", self.regex_timeout))
             except PatternError as exc:
@@ -523,7 +534,16 @@ class _Reader:
             return None
         if "://" in text:
             return self.url(text, where)
-        return str((self.base / text).resolve())
+        path = (self.base / text).resolve()
+        if _HOST_PORT.match(text) or (_HOST_PATH.match(text) and not path.exists()):
+            # Read as a file, it would fail at every refresh from cron: say so now.
+            self.problem(
+                where,
+                f"{text!r} has no scheme, so it would be read as the local file {path}; "
+                f"for a URL write 'http://{text}' (or https://); local paths are relative to the config file",
+            )
+            return None
+        return str(path)
 
     def tags(self, data: Any, where: str) -> tuple[TagRule, ...]:
         if data is None:
@@ -602,7 +622,8 @@ class _Reader:
                 continue
             # Filter values end up in feed titles, as "(search: ...)".
             texts = [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
-            if not all([self.printable(t, f"{where}.{key}") for t in texts]):
+            hint = _QUOTES_HINT if key in REGEX_PARAMS else ""
+            if not all([self.printable(t, f"{where}.{key}", hint) for t in texts]):
                 valid = False
                 continue
             try:  # one parameter at a time, so that every invalid value is reported
