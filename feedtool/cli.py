@@ -19,7 +19,7 @@ import click
 from feedtool import __version__
 from feedtool.config import ENV_VAR, Config, config_path, load, parse
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
-from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, parse_filter
+from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, check_tags, parse_filter
 from feedtool.model import is_empty
 from feedtool.normalize.dates import format_iso
 from feedtool.normalize.durations import format_clock
@@ -203,9 +203,10 @@ def episodes(state: State, /, show: str, as_json: bool, **params: Any) -> None:
         raise UsageProblem(f"unknown show {show!r} (configured: {', '.join(config.shows)})")
     try:
         with Store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
+            check_tags(flt, [*(r.name for r in config.shows[show].tags), *store.tag_counts(show)])
             found = store.episodes(show, flt, regex_seconds=config.server.regex_timeout)
     except FilterError as exc:
-        raise UsageProblem(str(exc)) from exc
+        raise UsageProblem(f"--{exc.param.replace('_', '-')} {exc.value!r}: expected {exc.accepted}") from exc
     except FeedtoolError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import unicodedata
@@ -21,18 +22,28 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from feedtool.errors import ConfigError, FilterError, PatternError
+from feedtool.errors import ConfigError, FeedtoolError, FilterError, PatternError
 from feedtool.filters import PARAMS as _FILTER_KEYS
-from feedtool.filters import Filter, parse_filter
+from feedtool.filters import REGEX_PARAMS, Filter, check_tags, parse_filter
 from feedtool.model import TAG_FIELDS, Matcher, Rules, ShowInfo, TagRule
 from feedtool.patterns import Rule, RuleBudget, compile_rule
 from feedtool.sources import KINDS, Kind
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "FEEDTOOL_CONFIG"
 DEFAULT_PATH = "config.yaml"
 
 #: Control characters (C0 but tab and line breaks, DEL, C1), surrogates, U+FFFE, U+FFFF.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+#: A control character in a regex is almost always YAML's double quotes at work.
+_QUOTES_HINT = (
+    r"; a regex cannot match it in a title: in double quotes YAML reads '\b' as a backspace,"
+    r" so write regexes in single quotes, e.g. '\bAI\b'"
+)
+#: A location without a scheme that looks like a URL: host:port/..., or a domain then a path.
+_HOST_PORT = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}(?:/|$)")
+_HOST_PATH = re.compile(r"^(?:localhost|(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}|\d{1,3}(?:\.\d{1,3}){3})/")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _TAG_FIELDS = TAG_FIELDS
 _SHOW_INFO_KEYS = ("description", "link", "language", "image", "author", "categories", "explicit")
@@ -213,6 +224,8 @@ class _Reader:
         self.problems = problems
         self.base = base
         self.regex_timeout = ServerConfig.regex_timeout
+        #: Named feeds' filters whose tags are checked once the store's path is known.
+        self.tag_checks: list[tuple[str, ShowConfig, Filter]] = []
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -240,7 +253,7 @@ class _Reader:
             return None
         return value.strip()
 
-    def printable(self, value: str, where: str) -> bool:
+    def printable(self, value: str, where: str, hint: str = "") -> bool:
         """Whether a string can go into a feed: no control characters (tab and line
         breaks aside) and nothing XML forbids, which YAML's escapes can write."""
         found = _UNPRINTABLE.search(value)
@@ -254,7 +267,8 @@ class _Reader:
             if unicodedata.category(char) == "Cs"
             else "the non-character"
         )
-        self.problem(where, f"contains {kind} U+{ord(char):04X} at position {found.start() + 1}")
+        hint = hint if kind == "the control character" else ""
+        self.problem(where, f"contains {kind} U+{ord(char):04X} at position {found.start() + 1}{hint}")
         return False
 
     def number(self, value: Any, where: str, default: float, low: float, high: float) -> float:
@@ -292,6 +306,8 @@ class _Reader:
     def patterns(self, value: Any, where: str) -> tuple[Rule, ...]:
         compiled = []
         for index, source in enumerate(self.strings(value, where)):
+            if not self.printable(source, f"{where}[{index}]", _QUOTES_HINT):
+                continue
             try:
                 compiled.append(compile_rule(source, f"{where}[{index}]", self.regex_timeout))
             except PatternError as exc:
@@ -328,6 +344,7 @@ class _Reader:
         if not shows and "shows" not in top:
             self.problem("shows", "missing: configure at least one show")
         feeds = self.feeds(top.get("feeds"), shows)
+        self.feed_tags((self.base / store).resolve())
         return Config(
             path=path,
             store=(self.base / store).resolve(),
@@ -517,7 +534,16 @@ class _Reader:
             return None
         if "://" in text:
             return self.url(text, where)
-        return str((self.base / text).resolve())
+        path = (self.base / text).resolve()
+        if _HOST_PORT.match(text) or (_HOST_PATH.match(text) and not path.exists()):
+            # Read as a file, it would fail at every refresh from cron: say so now.
+            self.problem(
+                where,
+                f"{text!r} has no scheme, so it would be read as the local file {path}; "
+                f"for a URL write 'http://{text}' (or https://); local paths are relative to the config file",
+            )
+            return None
+        return str(path)
 
     def tags(self, data: Any, where: str) -> tuple[TagRule, ...]:
         if data is None:
@@ -570,17 +596,9 @@ class _Reader:
             if raw_filter is not None and not isinstance(raw_filter, dict):
                 self.problem(f"{where}.filter", f"expected a mapping of filter parameters, got {_kind(raw_filter)}")
             elif raw_filter:
-                printable = True
-                for key, value in raw_filter.items():
-                    if key not in _FILTER_KEYS:
-                        self.problem(f"{where}.filter.{key}", "unknown filter parameter")
-                    # Filter values end up in feed titles, as "(search: ...)".
-                    texts = [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
-                    printable = all([self.printable(t, f"{where}.filter.{key}") for t in texts]) and printable
-                try:
-                    flt = parse_filter(raw_filter) if printable else Filter()
-                except FilterError as exc:
-                    self.problem(f"{where}.filter.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
+                flt = self.filter(raw_filter, f"{where}.filter")
+                if show is not None and show in shows:
+                    self.tag_checks.append((f"{where}.filter", shows[show], flt))
             if show is not None:
                 feeds[name] = FeedConfig(
                     name=name,
@@ -590,6 +608,66 @@ class _Reader:
                     filter=flt,
                 )
         return feeds
+
+    def filter(self, raw: dict[Any, Any], where: str) -> Filter:
+        """A named feed's filter, with every unknown name and invalid value reported."""
+        valid = True
+        case = {"filter_case_sensitive": raw["filter_case_sensitive"]} if "filter_case_sensitive" in raw else {}
+        for key, value in raw.items():
+            if key not in _FILTER_KEYS:
+                # Apps may add their own query parameters, so URLs ignore unknown names;
+                # in the config an unknown name can only be a mistake.
+                self.problem(f"{where}.{key}", f"unknown filter parameter (expected one of: {', '.join(_FILTER_KEYS)})")
+                valid = False
+                continue
+            # Filter values end up in feed titles, as "(search: ...)".
+            texts = [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
+            hint = _QUOTES_HINT if key in REGEX_PARAMS else ""
+            if not all([self.printable(t, f"{where}.{key}", hint) for t in texts]):
+                valid = False
+                continue
+            try:  # one parameter at a time, so that every invalid value is reported
+                parse_filter({**case, key: value})
+            except FilterError as exc:
+                if exc.param == key:
+                    self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
+                    valid = False
+        if not valid:
+            return Filter()
+        try:
+            return parse_filter(raw)
+        except FilterError as exc:
+            self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
+            return Filter()
+
+    def feed_tags(self, store: Path) -> None:
+        """Report named feeds' tags that no rule of their show defines and no stored
+        episode carries (upstream categories become tags too, so the store is asked)."""
+        stored: dict[str, list[str]] = {}
+        for where, show, flt in self.tag_checks:
+            known = [r.name for r in show.tags]
+            if not set(flt.tags + flt.exclude_tags) <= set(known):
+                if show.id not in stored:
+                    stored[show.id] = _stored_tags(store, show.id)
+                known += stored[show.id]
+            try:
+                check_tags(flt, known)
+            except FilterError as exc:
+                self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
+
+
+def _stored_tags(store: Path, show_id: str) -> list[str]:
+    """The tags a show's stored episodes carry; none before the first refresh."""
+    if not store.is_file():
+        return []
+    from feedtool.store import Store  # the store imports the config's neighbours, not the config
+
+    try:
+        with Store(store, read_only=True) as opened:
+            return list(opened.tag_counts(show_id))
+    except FeedtoolError as exc:
+        log.warning("cannot read the tags stored in %s: %s", store, exc)
+        return []
 
 
 def _kind(value: Any) -> str:

@@ -222,6 +222,20 @@ def parse_filter(params: Mapping[str, ParamValue | None]) -> Filter:
     )
 
 
+def check_tags(flt: Filter, known: Iterable[str]) -> None:
+    """Raise FilterError when the filter names a tag that is not among the known ones.
+
+    A show's known tags are its tag rules' names and the tags its stored episodes
+    carry: any other tag is a typo that would silently match nothing.
+    """
+    names = sorted(set(known))
+    for param, tags in (("tag", flt.tags), ("exclude_tag", flt.exclude_tags)):
+        for tag in tags:
+            if tag not in names:
+                shown = ", ".join(names) if names else "none yet (no tag rules, no tagged episodes)"
+                raise FilterError(param, tag, f"a tag of this show: {shown}")
+
+
 def _as_strings(value: ParamValue) -> list[str]:
     items = value if isinstance(value, (list, tuple)) else [value]
     result = []

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from feedtool import __version__
 from feedtool.config import Config, config_path, load
 from feedtool.errors import ConfigError, FilterError, StartupConfigError, StoreError
-from feedtool.filters import parse_filter
+from feedtool.filters import check_tags, parse_filter
 from feedtool.normalize.dates import format_iso
 from feedtool.publish import FORMATS, Publisher, RenderCache, Rendered, UnknownFeed, Validators
 from feedtool.render import html, opml
@@ -127,13 +127,17 @@ def _self_url() -> str:
 
 def feed(name: str, fmt: str) -> Response:
     """GET /feeds/<name>.<rss|atom|json>, filtered by the query parameters."""
-    if fmt not in FORMATS or _config().feed(name) is None:
+    feed_config = _config().feed(name)
+    if fmt not in FORMATS or feed_config is None:
         return _text(404, f"no feed {name}.{fmt}: see / for the list")
+    publisher = _publisher()
     try:
         flt = parse_filter(request.args.to_dict(flat=False))
+        if flt.tags or flt.exclude_tags:
+            show = _config().shows[feed_config.show]
+            check_tags(flt, [*(r.name for r in show.tags), *publisher.store.tag_counts(show.id)])
     except FilterError as exc:
         return _text(400, f"{exc}\n")
-    publisher = _publisher()
     self_url = _self_url()
     try:
         validators = publisher.validators(name, fmt, flt, self_url)

@@ -79,6 +79,14 @@ def test_episodes_usage_errors(runner: CliRunner, show: Path) -> None:
     assert "--since 'soon': expected a date YYYY-MM-DD" in result.output
 
 
+def test_episodes_with_an_unknown_tag_exits_2_naming_the_known_tags(runner: CliRunner, show: Path) -> None:
+    """Regression: `episodes SHOW --tag <typo>` printed nothing and exited 0."""
+    assert runner.invoke(main, ["--config", str(show), "refresh"]).exit_code == 0
+    result = runner.invoke(main, ["--config", str(show), "episodes", "quiet-lab", "--tag", "no-such-tag"])
+    assert result.exit_code == 2
+    assert "--tag 'no-such-tag': expected a tag of this show: none yet" in result.output
+
+
 @pytest.mark.parametrize(
     ("flag", "value"),
     [

@@ -11,7 +11,10 @@ from click.testing import CliRunner
 from feedtool.cli import main
 from feedtool.config import load
 from feedtool.errors import ConfigError
+from feedtool.refresh import refresh
 from feedtool.sources import KINDS, radionet
+
+DATA = Path(__file__).parent / "data"
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +119,7 @@ EXPECTED_PROBLEMS = [
     "shows.empty.sources: missing",
     "feeds.interconnects: duplicate id: 'interconnects' is already a show",
     "feeds.lonely.show: unknown show 'nobody'",
-    "feeds.lonely.filter.colour: unknown filter parameter",
+    "feeds.lonely.filter.colour: unknown filter parameter (expected one of: tag, exclude_tag, q, since,",
     "feeds.lonely.filter.limit: '5000': expected a whole number from 1 to 1000",
     "feeds.no-show.show: missing",
 ]
@@ -129,6 +132,60 @@ def test_bad_config_lists_every_problem_with_its_location(write_config: Callable
     for problem in EXPECTED_PROBLEMS:
         assert problem in message
     assert len(info.value.problems) == len(EXPECTED_PROBLEMS)
+
+
+def test_every_invalid_filter_value_is_reported(write_config: Callable[[str], Path]) -> None:
+    """Regression: only the first invalid value of a named feed's filter was reported."""
+    path = write_config(
+        """
+        shows: {s: {sources: [{listing: s.txt}]}}
+        feeds:
+          f:
+            show: s
+            filter: {limit: 0, since: soon, sort: up, max_duration: long, colour: red}
+        """
+    )
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert sorted(p.split(":")[0] for p in info.value.problems) == [
+        "feeds.f.filter.colour",
+        "feeds.f.filter.limit",
+        "feeds.f.filter.max_duration",
+        "feeds.f.filter.since",
+        "feeds.f.filter.sort",
+    ]
+
+
+FEED_TAG = """
+shows:
+  quiet-lab:
+    sources: [{{rss: full.xml}}]
+    tags: {{open-models: {{match: [open]}}}}
+feeds:
+  f: {{show: quiet-lab, filter: {{{param}: {tag}}}}}
+"""
+
+
+@pytest.mark.parametrize("param", ["tag", "exclude_tag"])
+def test_a_feed_tag_no_rule_defines_and_no_episode_carries_is_a_config_error(
+    write_config: Callable[[str], Path], param: str
+) -> None:
+    """Regression: `filter: {tag: <typo>}` was accepted and served an empty feed."""
+    (write_config("").parent / "full.xml").write_bytes((DATA / "rss" / "full.xml").read_bytes())
+    with pytest.raises(ConfigError) as info:
+        load(write_config(FEED_TAG.format(param=param, tag="open-modles")))
+    assert list(info.value.problems) == [
+        f"feeds.f.filter.{param}: 'open-modles': expected a tag of this show: open-models"
+    ]
+
+
+def test_a_feed_may_filter_on_a_tag_stored_episodes_carry(write_config: Callable[[str], Path]) -> None:
+    """Upstream categories become tags: once stored, a named feed may filter on them."""
+    path = write_config(FEED_TAG.format(param="tag", tag="open-models"))
+    (path.parent / "full.xml").write_bytes((DATA / "rss" / "full.xml").read_bytes())
+    assert refresh(load(path)).ok
+    path = write_config(FEED_TAG.format(param="tag", tag="licensing"))
+    assert load(path).feeds["f"].filter.tags == ("licensing",)
 
 
 def test_bad_config_exits_with_code_2(write_config: Callable[[str], Path], runner: CliRunner) -> None:
@@ -210,6 +267,7 @@ shows:
     link: "{link}"
     image: "{image}"
     categories: ["{category}"]
+    tags: {{t: {{match: [x]}}}}
     sources:
       - rss: "{rss}"
       - listing: "{listing}"
@@ -256,7 +314,9 @@ def test_characters_feeds_cannot_carry_are_config_errors(
     code = BAD_CHARACTERS[escape]
     [problem] = info.value.problems
     assert problem.startswith(f"{where}: contains ")
-    assert problem.endswith(f" U+{code:04X} at position {len(good) + 1}")
+    assert problem.endswith(f" U+{code:04X} at position {len(good) + 1}") or (
+        key == "filter_title" and f" U+{code:04X} at position {len(good) + 1}; a regex cannot match it" in problem
+    )
 
 
 def test_a_control_character_in_a_title_stops_export(write_config: Callable[[str], Path], runner: CliRunner) -> None:
@@ -325,3 +385,52 @@ def test_rules_match_as_before_within_the_time_bound(write_config: Callable[[str
     rule = load(write_config(text)).shows["s"].strip[0]
     assert (rule.where, rule.source, rule.timeout) == ("shows.s.strip[0]", "^sponsor", 0.2)
     assert rule.search("Episode 1\nSPONSOR: mugs") is True  # case-insensitive, ^ at each line, as with re
+
+
+@pytest.mark.parametrize("location", ["127.0.0.1:8765/show.rss", "example.org/feed", "localhost:8000"])
+def test_a_source_without_a_scheme_is_a_config_error_suggesting_http(
+    write_config: Callable[[str], Path], location: str
+) -> None:
+    """Regression: a URL without http:// was read as a local file and failed at every refresh."""
+    path = write_config(f"shows: {{s: {{sources: [{{rss: '{location}'}}]}}}}")
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    [problem] = info.value.problems
+    assert problem.startswith(f"shows.s.sources[0].rss: '{location}' has no scheme")
+    assert f"write 'http://{location}'" in problem
+    assert "local paths are relative to the config file" in problem
+
+
+def test_a_local_file_whose_name_looks_like_a_host_is_still_a_file(write_config: Callable[[str], Path]) -> None:
+    path = write_config("shows: {s: {sources: [{rss: example.org/feed}, {rss: full.xml}]}}")
+    (path.parent / "example.org").mkdir()
+    (path.parent / "example.org" / "feed").write_text("")
+    sources = load(path).shows["s"].sources
+    assert [s.location for s in sources] == [str(path.parent / "example.org" / "feed"), str(path.parent / "full.xml")]
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("shows.s.tags.ai.match[0]", 'shows: {s: {sources: [{listing: s.txt}], tags: {ai: {match: ["\\bAI\\b"]}}}}'),
+        ("shows.s.strip[0]", 'shows: {s: {sources: [{listing: s.txt}], strip: ["\\bAds\\b"]}}'),
+        (
+            "feeds.f.filter.filter_title",
+            'shows: {s: {sources: [{listing: s.txt}]}}\nfeeds: {f: {show: s, filter: {filter_title: "\\bAI\\b"}}}',
+        ),
+    ],
+)
+def test_a_control_character_in_a_regex_says_to_use_single_quotes(
+    write_config: Callable[[str], Path], where: str, text: str
+) -> None:
+    """Regression: "\\bAI\\b" in double quotes is a backspace, a rule that never matches, accepted."""
+    with pytest.raises(ConfigError) as info:
+        load(write_config(text))
+    [problem] = info.value.problems
+    assert problem.startswith(f"{where}: contains the control character U+0008 at position 1")
+    assert "write regexes in single quotes" in problem
+
+
+def test_the_same_regex_in_single_quotes_is_accepted(write_config: Callable[[str], Path]) -> None:
+    config = load(write_config(r"shows: {s: {sources: [{listing: s.txt}], tags: {ai: {match: ['\bAI\b']}}}}"))
+    assert [p.source for p in config.shows["s"].tags[0].patterns] == [r"\bAI\b"]

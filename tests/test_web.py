@@ -21,9 +21,10 @@ from lxml import etree
 
 from feedtool.config import load
 from feedtool.errors import ConfigError, FilterError
-from feedtool.filters import parse_filter
+from feedtool.filters import check_tags, parse_filter
 from feedtool.lint import lint
 from feedtool.refresh import refresh
+from feedtool.store import Store
 from feedtool.testing.servers import FEEDTOOL_APP, GUNICORN, gunicorn
 from feedtool.web import create_app
 
@@ -203,6 +204,23 @@ def test_invalid_filters_are_400_with_a_message(client: FlaskClient, query: str,
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert message in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("param", ["tag", "exclude_tag"])
+def test_an_unknown_tag_is_a_400_naming_the_known_tags(client: FlaskClient, param: str) -> None:
+    """Regression: `?tag=<typo>` answered 200 with an empty feed."""
+    response = client.get(f"/feeds/quiet-lab-open.rss?{param}=open-modles")
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == (
+        f"{param}='open-modles': expected a tag of this show: "
+        "licensing, models, open-models, open-source, open-weights, technology\n"
+    )
+
+
+def test_tags_of_rules_and_of_stored_episodes_are_known(client: FlaskClient) -> None:
+    assert client.get("/feeds/quiet-lab.rss?tag=open-models").status_code == 200
+    assert client.get("/feeds/quiet-lab.rss?tag=licensing").status_code == 200
+    assert client.get("/feeds/bp.rss?unknown_param=1").status_code == 200  # apps add their own
 
 
 OVERFLOWING = [
@@ -506,12 +524,17 @@ def test_no_query_string_makes_a_500(client: FlaskClient, route: str, query: lis
 
 
 def _expected_status(app: Flask, path: str) -> int:
-    """Pages ignore the query; a feed is a 400 exactly when its query is not a valid filter."""
+    """Pages ignore the query; a feed is a 400 exactly when its query is not a valid
+    filter or names a tag its show does not know."""
     if not path.startswith("/feeds/"):
         return 200
-    with app.test_request_context(path):  # the query as the app reads it
+    config = load(app.config["FEEDTOOL_CONFIG"])
+    feed = config.feed(path.removeprefix("/feeds/").split("?")[0].rsplit(".", 1)[0])
+    assert feed is not None
+    with app.test_request_context(path), Store(config.store, read_only=True) as store:  # the query as the app reads it
         try:
-            parse_filter(request.args.to_dict(flat=False))
+            flt = parse_filter(request.args.to_dict(flat=False))
+            check_tags(flt, [*(r.name for r in config.shows[feed.show].tags), *store.tag_counts(feed.show)])
         except FilterError:
             return 400
     return 200
