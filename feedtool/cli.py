@@ -11,6 +11,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -116,10 +117,12 @@ def _filter(params: dict[str, Any]) -> Filter:
 
 class Progress:
     """A live "done/total" line on a terminal, above which results scroll; nothing
-    when not on a terminal (cron), where each result is one plain line."""
+    when not on a terminal (cron), where each result is one plain line, with
+    ``timestamps`` prefixed by the time in ISO 8601."""
 
-    def __init__(self, total: int, *, enabled: bool) -> None:
+    def __init__(self, total: int, *, enabled: bool, timestamps: bool = False) -> None:
         self.total = total
+        self.timestamps = timestamps
         self.done = 0
         self.failed = 0
         self.enabled = enabled
@@ -130,8 +133,14 @@ class Progress:
             self.done += 1
             self.failed += result.status == "failed"
             self.clear()
-            click.echo(result.describe())
+            self.echo(result.describe())
             self.show()
+
+    def echo(self, line: str) -> None:
+        """A line on stdout, after the current time when output goes to a log."""
+        if self.timestamps:
+            line = f"{format_iso(datetime.now(UTC))} {line}"
+        click.echo(line)
 
     def show(self) -> None:
         if self.enabled and self.done < self.total:
@@ -166,7 +175,8 @@ def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
     if unknown:
         raise UsageProblem(f"unknown show {', '.join(map(repr, unknown))} (configured: {', '.join(config.shows)})")
     total = sum(len(config.shows[s].sources) for s in shows or config.shows)
-    progress = Progress(total, enabled=sys.stderr.isatty())
+    # Lines in a cron log or mail need their time; on a terminal the reader knows it.
+    progress = Progress(total, enabled=sys.stderr.isatty(), timestamps=not sys.stdout.isatty())
     try:
         with refresh_lock(config.store, wait=wait):
             progress.show()
@@ -177,7 +187,7 @@ def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         progress.clear()
-    click.echo(report.summary())
+    progress.echo(report.summary())
     if not report.ok:
         sys.exit(1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,3 +164,15 @@ def test_episodes_on_a_damaged_or_locked_store_exits_1_with_the_message(
     assert result.output.startswith(f"Error: cannot read the store {show.parent / 'feedtool.sqlite'}: "), result.output
     assert result.output.count("\n") == 1, result.output
     assert "Traceback" not in result.output
+
+
+def test_refresh_lines_carry_an_iso_timestamp_when_not_on_a_terminal(runner: CliRunner, show: Path) -> None:
+    """Cron mails and logs: each line says when it happened (issue 13)."""
+    result = runner.invoke(main, ["--config", str(show), "refresh"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line), line
+    assert "quiet-lab listing" in lines[0]
+    assert "1 sources: 1 ok" in lines[1]
