@@ -120,8 +120,33 @@ class Filter:
         return items
 
     def describe(self) -> str:
-        """A short human description, e.g. 'tag: open-models' for feed titles."""
-        return "; ".join(f"{_LABELS.get(k, k)}: {v}" for k, v in self.query())
+        """A short human description for feed titles, e.g. 'tag open-models; max 30 min'."""
+        parts: list[str] = []
+        if self.tags:
+            parts.append("tag " + " or ".join(self.tags))
+        if self.exclude_tags:
+            parts.append("not tag " + " or ".join(self.exclude_tags))
+        if self.words:
+            parts.append("search " + " ".join(self.words))
+        if self.since:
+            parts.append(f"since {_format_time(self.since)}")
+        if self.until:
+            parts.append(f"until {_format_time(self.until)}")
+        if self.min_duration is not None:
+            parts.append(f"min {_human_seconds(self.min_duration)}")
+        if self.max_duration is not None:
+            parts.append(f"max {_human_seconds(self.max_duration)}")
+        if self.filter_time is not None:
+            parts.append(f"last {_human_seconds(self.filter_time)}")
+        order = "oldest" if self.sort == "oldest" else "latest"
+        if self.limit is not None:
+            parts.append(f"{order} {self.limit}")
+        elif self.sort == "oldest":
+            parts.append("oldest first")
+        parts.extend(f"{_PATTERN_LABELS.get(p.param, p.param)} /{p.source}/" for p in self.patterns)
+        if not self.case_sensitive and self.patterns:
+            parts.append("ignoring case")
+        return "; ".join(parts)
 
     def resolve(self, now: datetime) -> Filter:
         """This filter with ``filter_time`` made absolute, to the minute, at ``now``."""
@@ -133,7 +158,31 @@ class Filter:
         return replace(self, since=since, filter_time=None)
 
 
-_LABELS = {"q": "search", "exclude_tag": "not tag", "min_duration": "min", "max_duration": "max"}
+_PATTERN_LABELS = {
+    "filter": "matching",
+    "filter_title": "title matching",
+    "filter_description": "description matching",
+    "filter_category": "category matching",
+    "filterout": "not matching",
+    "filterout_title": "title not matching",
+    "filterout_description": "description not matching",
+    "filterout_category": "category not matching",
+}
+
+
+def _human_seconds(seconds: int) -> str:
+    """A length of time as people say it.
+
+    >>> _human_seconds(1800), _human_seconds(5400), _human_seconds(90), _human_seconds(30 * 86400)
+    ('30 min', '1 h 30 min', '1 min 30 s', '30 days')
+    """
+    if seconds >= 86400 and seconds % 86400 == 0:
+        days = seconds // 86400
+        return f"{days} day{'s' * (days != 1)}"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    units = ((hours, "h"), (minutes, "min"), (secs, "s"))
+    return " ".join(f"{n} {unit}" for n, unit in units if n) or "0 s"
 
 
 def _format_time(moment: datetime) -> str:

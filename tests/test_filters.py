@@ -112,7 +112,28 @@ def test_query_is_canonical_and_round_trips() -> None:
     flt = parse_filter({"sort": "oldest", "tag": "b,a", "q": "x", "limit": "3", "filter": "y"})
     assert flt.query() == [("tag", "b,a"), ("q", "x"), ("limit", "3"), ("sort", "oldest"), ("filter", "y")]
     assert parse_filter({k: [v] for k, v in flt.query()}) == flt
-    assert flt.describe() == "tag: b,a; search: x; limit: 3; sort: oldest; filter: y"
+    assert flt.describe() == "tag b or a; search x; oldest 3; matching /y/"
+
+
+@pytest.mark.parametrize(
+    ("params", "described"),
+    [
+        ({"max_duration": "1800"}, "max 30 min"),
+        ({"min_duration": "1h30m"}, "min 1 h 30 min"),
+        ({"min_duration": "90"}, "min 1 min 30 s"),
+        ({"filter_time": str(30 * 86400)}, "last 30 days"),
+        ({"exclude_tag": "ads", "since": "2026-01-01"}, "not tag ads; since 2026-01-01"),
+        ({"limit": "5"}, "latest 5"),
+        ({"sort": "oldest"}, "oldest first"),
+        (
+            {"filterout_title": "trailer", "filter_case_sensitive": "false"},
+            "title not matching /trailer/; ignoring case",
+        ),
+    ],
+)
+def test_describe_speaks_in_human_terms(params: dict[str, str], described: str) -> None:
+    """Feed titles read "max 30 min", not "max: 1800" (issue 13)."""
+    assert parse_filter(params).describe() == described
 
 
 def test_times_of_early_years_round_trip() -> None:

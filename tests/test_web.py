@@ -127,11 +127,11 @@ def test_named_feed_keeps_only_tagged_episodes(client: FlaskClient) -> None:
 def test_filtered_feed_title_and_self_link(client: FlaskClient) -> None:
     response = client.get("/feeds/quiet-lab.rss?tag=open-models&utm_source=app")
     feed = feedparser.parse(response.data)
-    assert feed.feed.title == "The Quiet Lab (tag: open-models)"
+    assert feed.feed.title == "The Quiet Lab (tag open-models)"
     self_link = next(link.href for link in feed.feed.links if link.rel == "self")
     assert self_link == "http://localhost/feeds/quiet-lab.rss?tag=open-models&utm_source=app"
     narrowed = feedparser.parse(client.get("/feeds/quiet-lab-open.rss?q=nothing-matches").data)
-    assert narrowed.feed.title == "The Quiet Lab: open models (search: nothing-matches)"
+    assert narrowed.feed.title == "The Quiet Lab: open models (search nothing-matches)"
     assert narrowed.entries == []
 
 
