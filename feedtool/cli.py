@@ -87,7 +87,9 @@ def filter_options(func: F) -> F:
         click.option("--tag", multiple=True, help="keep episodes with any of these tags (repeat or a,b)"),
         click.option("--exclude-tag", multiple=True, help="drop episodes with any of these tags"),
         click.option("--q", "q", help="words that must all appear in the title or description"),
-        click.option("--since", help="on or after this date (YYYY-MM-DD) or ISO 8601 time"),
+        click.option(
+            "--since", help="on or after this date (YYYY-MM-DD) or ISO 8601 time, or within a window: 30d, 2w, 12h"
+        ),
         click.option("--until", help="on or before this date or time"),
         click.option("--min-duration", help="at least this long: seconds, 90m, 1h30m, 1:30:00"),
         click.option("--max-duration", help="at most this long"),

@@ -32,6 +32,10 @@ GOOD = [
     ({"sort": ["oldest"]}, {"sort": "oldest"}),
     ({"sort": ["newest"]}, {"sort": "newest"}),
     ({"filter_time": ["3600"]}, {"filter_time": 3600}),
+    # a relative since is a window back from now, as filter_time (issue 13)
+    ({"since": ["30d"]}, {"filter_time": 30 * 86400}),
+    ({"since": ["2w"]}, {"filter_time": 14 * 86400}),
+    ({"since": ["12h"], "filter_time": ["3600"]}, {"filter_time": 3600}),
     ({"filter_case_sensitive": ["false"]}, {"case_sensitive": False}),
     ({"filter_case_sensitive": False}, {"case_sensitive": False}),
     ({"utm_source": ["podcast-app"], "format": ["x"]}, {}),
@@ -75,6 +79,10 @@ BAD = [
     ("filter", "(unclosed", "a valid regular expression"),
     ("filterout_description", "[z-a]", "a valid regular expression"),
     ("filter_time", "-1", "a whole number"),
+    # issue 13: the message says the unit, and until takes no window
+    ("filter_time", "30d", "a whole number of seconds from 1 to 10000000000"),
+    ("since", "yesterday", "or a window back from now such as 30d"),
+    ("until", "30d", "a date YYYY-MM-DD or an ISO 8601 datetime such as 2026-05-26T10:00:00Z"),
     ("filter_case_sensitive", "maybe", "true or false"),
     ("filter_title", "x" * 501, "at most 500 characters"),
     # values that overflowed into a 500 (issue 9, item 8)
