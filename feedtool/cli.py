@@ -81,6 +81,18 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     ctx.obj = State(config_path)
 
 
+_REGEX_HELP = {
+    "filter": "RSSHub: regex; keep episodes whose title, description or a category matches",
+    "filter_title": "RSSHub: regex on the title only",
+    "filter_description": "RSSHub: regex on the description only",
+    "filter_category": "RSSHub: regex on the categories only",
+    "filterout": "RSSHub: regex; drop episodes whose title or description matches",
+    "filterout_title": "RSSHub: drop on the title",
+    "filterout_description": "RSSHub: drop on the description",
+    "filterout_category": "RSSHub: drop on the categories",
+}
+
+
 def filter_options(func: F) -> F:
     """The filter flags shared by commands; same names and values as the query parameters."""
     options = [
@@ -95,12 +107,9 @@ def filter_options(func: F) -> F:
         click.option("--max-duration", help="at most this long"),
         click.option("--limit", help="at most this many episodes (1-1000)"),
         click.option("--sort", help="newest (default) or oldest first"),
-        *[
-            click.option(f"--{name.replace('_', '-')}", name, help="RSSHub-style regex", hidden=True)
-            for name in REGEX_PARAMS
-        ],
-        click.option("--filter-time", help="RSSHub: only episodes of the last N seconds", hidden=True),
-        click.option("--filter-case-sensitive", help="RSSHub: true (default) or false", hidden=True),
+        *[click.option(f"--{name.replace('_', '-')}", name, help=_REGEX_HELP[name]) for name in REGEX_PARAMS],
+        click.option("--filter-time", help="RSSHub: only episodes of the last N seconds"),
+        click.option("--filter-case-sensitive", help="RSSHub: true (default) or false, for the regex flags"),
     ]
     for option in reversed(options):
         func = option(func)

@@ -176,3 +176,13 @@ def test_refresh_lines_carry_an_iso_timestamp_when_not_on_a_terminal(runner: Cli
         assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line), line
     assert "quiet-lab listing" in lines[0]
     assert "1 sources: 1 ok" in lines[1]
+
+
+@pytest.mark.parametrize("command", ["episodes", "export"])
+def test_help_lists_every_filter_flag(runner: CliRunner, command: str) -> None:
+    """Regression (issue 13): the RSSHub flags worked but --help hid them."""
+    from feedtool.filters import PARAMS
+
+    shown = runner.invoke(main, [command, "--help"], terminal_width=200).output
+    for name in PARAMS:
+        assert f"--{name.replace('_', '-')}" in shown, name
