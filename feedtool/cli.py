@@ -20,7 +20,7 @@ import click
 from feedtool import __version__
 from feedtool.config import ENV_VAR, Config, load
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
-from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, parse_filter
+from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, combine, parse_filter
 from feedtool.model import is_empty
 from feedtool.normalize.dates import format_iso
 from feedtool.normalize.durations import format_clock
@@ -209,7 +209,7 @@ def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="a JSON array instead of a table")
 @click.pass_obj
 def episodes(state: State, /, show: str, as_json: bool, **params: Any) -> None:
-    """List the stored episodes of SHOW, newest first, filtered like the feeds.
+    """List the stored episodes of SHOW (a show or a named feed), newest first, filtered like the feeds.
 
     \b
     Example:
@@ -220,11 +220,14 @@ def episodes(state: State, /, show: str, as_json: bool, **params: Any) -> None:
 
     flt = _filter(params)
     config = state.config
-    if show not in config.shows:
-        raise UsageProblem(f"unknown show {show!r} (configured: {', '.join(config.shows)})")
+    feed = config.feed(show)
+    if feed is None:
+        raise UsageProblem(f"unknown show {show!r} (configured: {', '.join(config.feed_names())})")
+    # A named feed lists what its feed holds, narrowed by the flags, as /feeds/<name>?... does.
+    flt = combine((feed.filter, flt))
     try:
         with Store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
-            found = store.episodes(show, flt, regex_seconds=config.server.regex_timeout)
+            found = store.episodes(feed.show, flt, regex_seconds=config.server.regex_timeout)
     except FilterError as exc:
         raise UsageProblem(str(exc)) from exc
     except FeedtoolError as exc:

@@ -186,3 +186,17 @@ def test_help_lists_every_filter_flag(runner: CliRunner, command: str) -> None:
     shown = runner.invoke(main, [command, "--help"], terminal_width=200).output
     for name in PARAMS:
         assert f"--{name.replace('_', '-')}" in shown, name
+
+
+def test_episodes_of_a_named_feed_are_filtered_like_the_feed(runner: CliRunner, show: Path) -> None:
+    """Regression (issue 13): `feedtool episodes NAMED-FEED` said "unknown show"."""
+    show.write_text(show.read_text() + "\nfeeds: {short: {show: quiet-lab, filter: {max_duration: 10m}}}\n")
+    assert runner.invoke(main, ["--config", str(show), "refresh"]).exit_code == 0
+    result = runner.invoke(main, ["--config", str(show), "episodes", "short", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [e["title"] for e in json.loads(result.output)] == ["Episode 1: Hello", "Bonus: a very short one"]
+    narrowed = runner.invoke(main, ["--config", str(show), "episodes", "short", "--json", "--q", "hello"])
+    assert [e["title"] for e in json.loads(narrowed.output)] == ["Episode 1: Hello"]
+    unknown = runner.invoke(main, ["--config", str(show), "episodes", "nope"])
+    assert unknown.exit_code == 2
+    assert "(configured: quiet-lab, short)" in unknown.output
