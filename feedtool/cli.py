@@ -288,7 +288,9 @@ def export(state: State, /, out: Path, base_url: str, **params: Any) -> None:
     """Write the site as static files: feeds, index.html and feeds.opml.
 
     Each file is written atomically; files whose content did not change are left
-    untouched, so a CDN or rsync sees only real changes.
+    untouched, so a CDN or rsync sees only real changes. The filter flags apply to
+    every exported feed at once (each show's and each named feed's, combined with
+    its own filter), for a site that serves, say, only the last year.
 
     \b
     Example:

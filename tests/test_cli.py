@@ -200,3 +200,9 @@ def test_episodes_of_a_named_feed_are_filtered_like_the_feed(runner: CliRunner, 
     unknown = runner.invoke(main, ["--config", str(show), "episodes", "nope"])
     assert unknown.exit_code == 2
     assert "(configured: quiet-lab, short)" in unknown.output
+
+
+def test_export_help_says_its_filter_flags_apply_to_every_feed(runner: CliRunner) -> None:
+    """Regression (issue 13): export took filter flags without saying what they do."""
+    shown = " ".join(runner.invoke(main, ["export", "--help"]).output.split())
+    assert "filter flags apply to every exported feed at once" in shown
