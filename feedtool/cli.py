@@ -11,6 +11,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,7 +20,7 @@ import click
 from feedtool import __version__
 from feedtool.config import ENV_VAR, Config, config_path, load, parse
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
-from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, check_tags, parse_filter
+from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, check_tags, combine, parse_filter
 from feedtool.model import is_empty
 from feedtool.normalize.dates import format_iso
 from feedtool.normalize.durations import format_clock
@@ -80,24 +81,35 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     ctx.obj = State(config_path)
 
 
+_REGEX_HELP = {
+    "filter": "RSSHub: regex; keep episodes whose title, description or a category matches",
+    "filter_title": "RSSHub: regex on the title only",
+    "filter_description": "RSSHub: regex on the description only",
+    "filter_category": "RSSHub: regex on the categories only",
+    "filterout": "RSSHub: regex; drop episodes whose title or description matches",
+    "filterout_title": "RSSHub: drop on the title",
+    "filterout_description": "RSSHub: drop on the description",
+    "filterout_category": "RSSHub: drop on the categories",
+}
+
+
 def filter_options(func: F) -> F:
     """The filter flags shared by commands; same names and values as the query parameters."""
     options = [
         click.option("--tag", multiple=True, help="keep episodes with any of these tags (repeat or a,b)"),
         click.option("--exclude-tag", multiple=True, help="drop episodes with any of these tags"),
         click.option("--q", "q", help="words that must all appear in the title or description"),
-        click.option("--since", help="on or after this date (YYYY-MM-DD) or ISO 8601 time"),
+        click.option(
+            "--since", help="on or after this date (YYYY-MM-DD) or ISO 8601 time, or within a window: 30d, 2w, 12h"
+        ),
         click.option("--until", help="on or before this date or time"),
         click.option("--min-duration", help="at least this long: seconds, 90m, 1h30m, 1:30:00"),
         click.option("--max-duration", help="at most this long"),
         click.option("--limit", help="at most this many episodes (1-1000)"),
         click.option("--sort", help="newest (default) or oldest first"),
-        *[
-            click.option(f"--{name.replace('_', '-')}", name, help="RSSHub-style regex", hidden=True)
-            for name in REGEX_PARAMS
-        ],
-        click.option("--filter-time", help="RSSHub: only episodes of the last N seconds", hidden=True),
-        click.option("--filter-case-sensitive", help="RSSHub: true (default) or false", hidden=True),
+        *[click.option(f"--{name.replace('_', '-')}", name, help=_REGEX_HELP[name]) for name in REGEX_PARAMS],
+        click.option("--filter-time", help="RSSHub: only episodes of the last N seconds"),
+        click.option("--filter-case-sensitive", help="RSSHub: true (default) or false, for the regex flags"),
     ]
     for option in reversed(options):
         func = option(func)
@@ -116,10 +128,12 @@ def _filter(params: dict[str, Any]) -> Filter:
 
 class Progress:
     """A live "done/total" line on a terminal, above which results scroll; nothing
-    when not on a terminal (cron), where each result is one plain line."""
+    when not on a terminal (cron), where each result is one plain line, with
+    ``timestamps`` prefixed by the time in ISO 8601."""
 
-    def __init__(self, total: int, *, enabled: bool) -> None:
+    def __init__(self, total: int, *, enabled: bool, timestamps: bool = False) -> None:
         self.total = total
+        self.timestamps = timestamps
         self.done = 0
         self.failed = 0
         self.enabled = enabled
@@ -130,8 +144,14 @@ class Progress:
             self.done += 1
             self.failed += result.status == "failed"
             self.clear()
-            click.echo(result.describe())
+            self.echo(result.describe())
             self.show()
+
+    def echo(self, line: str) -> None:
+        """A line on stdout, after the current time when output goes to a log."""
+        if self.timestamps:
+            line = f"{format_iso(datetime.now(UTC))} {line}"
+        click.echo(line)
 
     def show(self) -> None:
         if self.enabled and self.done < self.total:
@@ -166,7 +186,8 @@ def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
     if unknown:
         raise UsageProblem(f"unknown show {', '.join(map(repr, unknown))} (configured: {', '.join(config.shows)})")
     total = sum(len(config.shows[s].sources) for s in shows or config.shows)
-    progress = Progress(total, enabled=sys.stderr.isatty())
+    # Lines in a cron log or mail need their time; on a terminal the reader knows it.
+    progress = Progress(total, enabled=sys.stderr.isatty(), timestamps=not sys.stdout.isatty())
     try:
         with refresh_lock(config.store, wait=wait):
             progress.show()
@@ -177,7 +198,7 @@ def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         progress.clear()
-    click.echo(report.summary())
+    progress.echo(report.summary())
     if not report.ok:
         sys.exit(1)
 
@@ -188,7 +209,7 @@ def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="a JSON array instead of a table")
 @click.pass_obj
 def episodes(state: State, /, show: str, as_json: bool, **params: Any) -> None:
-    """List the stored episodes of SHOW, newest first, filtered like the feeds.
+    """List the stored episodes of SHOW (a show or a named feed), newest first, filtered like the feeds.
 
     \b
     Example:
@@ -199,12 +220,15 @@ def episodes(state: State, /, show: str, as_json: bool, **params: Any) -> None:
 
     flt = _filter(params)
     config = state.config
-    if show not in config.shows:
-        raise UsageProblem(f"unknown show {show!r} (configured: {', '.join(config.shows)})")
+    feed = config.feed(show)
+    if feed is None:
+        raise UsageProblem(f"unknown show {show!r} (configured: {', '.join(config.feed_names())})")
+    # A named feed lists what its feed holds, narrowed by the flags, as /feeds/<name>?... does.
+    flt = combine((feed.filter, flt))
     try:
         with Store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
-            check_tags(flt, [*(r.name for r in config.shows[show].tags), *store.tag_counts(show)])
-            found = store.episodes(show, flt, regex_seconds=config.server.regex_timeout)
+            check_tags(flt, [*(r.name for r in config.shows[feed.show].tags), *store.tag_counts(feed.show)])
+            found = store.episodes(feed.show, flt, regex_seconds=config.server.regex_timeout)
     except FilterError as exc:
         raise UsageProblem(f"--{exc.param.replace('_', '-')} {exc.value!r}: expected {exc.accepted}") from exc
     except FeedtoolError as exc:
@@ -265,7 +289,9 @@ def export(state: State, /, out: Path, base_url: str, **params: Any) -> None:
     """Write the site as static files: feeds, index.html and feeds.opml.
 
     Each file is written atomically; files whose content did not change are left
-    untouched, so a CDN or rsync sees only real changes.
+    untouched, so a CDN or rsync sees only real changes. The filter flags apply to
+    every exported feed at once (each show's and each named feed's, combined with
+    its own filter), for a site that serves, say, only the last year.
 
     \b
     Example:

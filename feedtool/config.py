@@ -9,6 +9,7 @@ defaults, and what a location of that kind must look like.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -175,7 +176,10 @@ def parse(text: str, path: Path) -> Config:
     """Validate config text; relative paths are taken from the file's folder."""
     problems: list[str] = []
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        # A named stream: PyYAML's messages then say which file, not "<unicode string>".
+        stream = io.StringIO(text)
+        stream.name = str(path)
+        data = yaml.load(stream, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from exc
     except _DuplicateKey as exc:

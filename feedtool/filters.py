@@ -7,6 +7,7 @@ parameters (https://docs.rsshub.app/guide/parameters), so existing links keep wo
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -120,8 +121,33 @@ class Filter:
         return items
 
     def describe(self) -> str:
-        """A short human description, e.g. 'tag: open-models' for feed titles."""
-        return "; ".join(f"{_LABELS.get(k, k)}: {v}" for k, v in self.query())
+        """A short human description for feed titles, e.g. 'tag open-models; max 30 min'."""
+        parts: list[str] = []
+        if self.tags:
+            parts.append("tag " + " or ".join(self.tags))
+        if self.exclude_tags:
+            parts.append("not tag " + " or ".join(self.exclude_tags))
+        if self.words:
+            parts.append("search " + " ".join(self.words))
+        if self.since:
+            parts.append(f"since {_format_time(self.since)}")
+        if self.until:
+            parts.append(f"until {_format_time(self.until)}")
+        if self.min_duration is not None:
+            parts.append(f"min {_human_seconds(self.min_duration)}")
+        if self.max_duration is not None:
+            parts.append(f"max {_human_seconds(self.max_duration)}")
+        if self.filter_time is not None:
+            parts.append(f"last {_human_seconds(self.filter_time)}")
+        order = "oldest" if self.sort == "oldest" else "latest"
+        if self.limit is not None:
+            parts.append(f"{order} {self.limit}")
+        elif self.sort == "oldest":
+            parts.append("oldest first")
+        parts.extend(f"{_PATTERN_LABELS.get(p.param, p.param)} /{p.source}/" for p in self.patterns)
+        if not self.case_sensitive and self.patterns:
+            parts.append("ignoring case")
+        return "; ".join(parts)
 
     def resolve(self, now: datetime) -> Filter:
         """This filter with ``filter_time`` made absolute, to the minute, at ``now``."""
@@ -133,7 +159,31 @@ class Filter:
         return replace(self, since=since, filter_time=None)
 
 
-_LABELS = {"q": "search", "exclude_tag": "not tag", "min_duration": "min", "max_duration": "max"}
+_PATTERN_LABELS = {
+    "filter": "matching",
+    "filter_title": "title matching",
+    "filter_description": "description matching",
+    "filter_category": "category matching",
+    "filterout": "not matching",
+    "filterout_title": "title not matching",
+    "filterout_description": "description not matching",
+    "filterout_category": "category not matching",
+}
+
+
+def _human_seconds(seconds: int) -> str:
+    """A length of time as people say it.
+
+    >>> _human_seconds(1800), _human_seconds(5400), _human_seconds(90), _human_seconds(30 * 86400)
+    ('30 min', '1 h 30 min', '1 min 30 s', '30 days')
+    """
+    if seconds >= 86400 and seconds % 86400 == 0:
+        days = seconds // 86400
+        return f"{days} day{'s' * (days != 1)}"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    units = ((hours, "h"), (minutes, "min"), (secs, "s"))
+    return " ".join(f"{n} {unit}" for n, unit in units if n) or "0 s"
 
 
 def _format_time(moment: datetime) -> str:
@@ -202,11 +252,13 @@ def parse_filter(params: Mapping[str, ParamValue | None]) -> Filter:
     sort = _last(values.get("sort"))
     if sort is not None and sort not in ("newest", "oldest"):
         raise FilterError("sort", sort, "one of: newest, oldest")
+    since = _last(values.get("since"))
+    window = _parse_window(since)
     return Filter(
         tags=_parse_tags("tag", values.get("tag", [])),
         exclude_tags=_parse_tags("exclude_tag", values.get("exclude_tag", [])),
         words=_parse_words("q", values.get("q", [])),
-        since=_parse_time("since", _last(values.get("since")), end_of_day=False),
+        since=None if window else _parse_time("since", since, end_of_day=False),
         until=_parse_time("until", _last(values.get("until")), end_of_day=True),
         min_duration=_parse_seconds("min_duration", _last(values.get("min_duration"))),
         max_duration=_parse_seconds("max_duration", _last(values.get("max_duration"))),
@@ -217,7 +269,9 @@ def parse_filter(params: Mapping[str, ParamValue | None]) -> Filter:
             for name in REGEX_PARAMS
             if (source := _last(values.get(name))) is not None
         ),
-        filter_time=_parse_int("filter_time", _last(values.get("filter_time")), 1, 10**10),
+        filter_time=_smallest(
+            _parse_int("filter_time", _last(values.get("filter_time")), 1, 10**10, unit=" of seconds"), window
+        ),
         case_sensitive=case_sensitive,
     )
 
@@ -272,10 +326,28 @@ def _parse_words(param: str, values: list[str]) -> tuple[str, ...]:
     return words
 
 
+_WINDOW = re.compile(r"(\d{1,7})\s*([wdhm])", re.IGNORECASE)
+_WINDOW_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
+
+
+def _parse_window(value: str | None) -> int | None:
+    """A relative ``since`` such as 30d, 2w, 12h or 90m as seconds back from now, else None.
+
+    >>> _parse_window("30d"), _parse_window("12h"), _parse_window("2026-01-01")
+    (2592000, 43200, None)
+    """
+    match = _WINDOW.fullmatch(value) if value is not None else None
+    if match is None or int(match.group(1)) == 0:
+        return None
+    return int(match.group(1)) * _WINDOW_UNITS[match.group(2).lower()]
+
+
 def _parse_time(param: str, value: str | None, *, end_of_day: bool) -> datetime | None:
     if value is None:
         return None
     accepted = "a date YYYY-MM-DD or an ISO 8601 datetime such as 2026-05-26T10:00:00Z"
+    if param == "since":
+        accepted += ", or a window back from now such as 30d, 2w, 12h or 90m"
     try:
         if len(value) == 10:
             day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
@@ -302,14 +374,14 @@ def _parse_seconds(param: str, value: str | None) -> int | None:
     return seconds
 
 
-def _parse_int(param: str, value: str | None, low: int, high: int) -> int | None:
+def _parse_int(param: str, value: str | None, low: int, high: int, *, unit: str = "") -> int | None:
     if value is None:
         return None
     # isdecimal, not isdigit: int() refuses '²' and '①', which isdigit accepts; and
     # int() refuses more than 4,300 digits, so longer numbers are out of range unread.
     digits = value.lstrip("0")
     if not value.isdecimal() or len(digits) > len(str(high)) or not low <= int(digits or "0") <= high:
-        raise FilterError(param, _shorten(value), f"a whole number from {low} to {high}")
+        raise FilterError(param, _shorten(value), f"a whole number{unit} from {low} to {high}")
     return int(digits or "0")
 
 

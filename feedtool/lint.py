@@ -134,6 +134,9 @@ def _check(data: bytes) -> Iterator[Problem]:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         yield Problem("error", "utf-8", "feed", f"not valid UTF-8 at byte {exc.start}")
+    if data.lstrip()[:1] in (b"{", b"["):
+        yield Problem("error", "rss", "feed", "this is JSON (a JSON Feed?), not XML: lint checks RSS 2.0 feeds only")
+        return
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
         root = etree.fromstring(data, parser)
@@ -149,6 +152,7 @@ def _check(data: bytes) -> Iterator[Problem]:
         )
         return
     yield from _namespaces(root)
+    _use_meant_namespaces(root)
     channel = root.find("channel")
     if channel is None:
         yield Problem("error", "rss", "feed", "no <channel>")
@@ -177,6 +181,31 @@ def _namespaces(root: etree._Element) -> Iterator[Problem]:
                 )
 
 
+def _use_meant_namespaces(root: etree._Element) -> None:
+    """Move elements from a misspelt podcast namespace to the one meant, so the checks see them.
+
+    Without this a miscased iTunes URI makes every itunes: element look missing, which hides the real problems.
+    """
+    for element in root.iter(etree.Element):
+        name = etree.QName(element)
+        if name.namespace is not None:
+            meant = namespaces.meant(name.namespace)
+            if meant is not None and meant != name.namespace:
+                element.tag = f"{{{meant}}}{name.localname}"
+
+
+def _markup(parent: etree._Element, path: str) -> str | None:
+    """A message if the element at path holds child elements (HTML): apps show only the text before them."""
+    element = parent.find(path)
+    if element is None or len(element) == 0:
+        return None
+    shown = (element.text or "").strip()
+    return (
+        f"<{path}> holds HTML markup (<{etree.QName(element[0]).localname}>): apps show only {shown!r};"
+        " escape it or use plain text"
+    )
+
+
 def _text(parent: etree._Element, path: str) -> str | None:
     element = parent.find(path, {"itunes": namespaces.ITUNES, "atom": namespaces.ATOM})
     if element is None:
@@ -186,7 +215,10 @@ def _text(parent: etree._Element, path: str) -> str | None:
 
 def _channel(channel: etree._Element) -> Iterator[Problem]:
     where = "channel"
-    if not _text(channel, "title"):
+    markup = _markup(channel, "title")
+    if markup is not None:
+        yield Problem("error", "channel-title", where, markup)
+    elif not _text(channel, "title"):
         yield Problem("error", "channel-title", where, "no <title>")
     description = _text(channel, "description") or _text(channel, "itunes:summary")
     if not description:
@@ -250,7 +282,10 @@ def _categories(channel: etree._Element) -> Iterator[Problem]:
 def _item(item: etree._Element, number: int, guids: dict[str, str], enclosures: dict[str, str]) -> Iterator[Problem]:
     title = _text(item, "title")
     where = f"item {number}" + (f" {title[:60]!r}" if title else "")
-    if not title:
+    markup = _markup(item, "title")
+    if markup is not None:
+        yield Problem("error", "item-title-html", where, markup)
+    elif not title:
         yield Problem("error", "item-title", where, "no <title>")
     elif _TAG_IN_TEXT.search(title):
         yield Problem("warning", "item-title-html", where, "the title holds HTML tags or entities")

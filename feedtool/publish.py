@@ -249,7 +249,13 @@ class Publisher:
                 for s in self.config.shows[show_id].sources
             ],
             named=[
-                html.FeedLinks(f.name, self.title(f.name, info), self._urls(base_url, f.name), f.filter.describe())
+                # The label follows the title: a title made of the show's and the filter would say it twice.
+                html.FeedLinks(
+                    f.name,
+                    f.title or self.config.shows[show_id].title or info.title or show_id,
+                    self._urls(base_url, f.name),
+                    f.filter.describe(),
+                )
                 for f in named
             ],
         )

@@ -58,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.add_url_rule("/feeds.opml", "opml", feeds_opml)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/feeds/<name>.<fmt>", "feed", feed)
+    app.add_url_rule("/feeds/<name>", "feed_without_format", feed_without_format)
     return app
 
 
@@ -152,6 +153,15 @@ def feed(name: str, fmt: str) -> Response:
     except FilterError as exc:
         return _text(400, f"{exc}\n")
     return _send(rendered, compress, etag)
+
+
+def feed_without_format(name: str) -> Response:
+    """GET /feeds/<name>: a 404 that names the three URLs of the feed, if it exists."""
+    if _config().feed(name) is None:
+        return _text(404, f"no feed {name}: see / for the list")
+    query = request.query_string.decode("utf-8", "replace")
+    urls = "".join(f"  {_base_url()}/feeds/{name}.{fmt}" + (f"?{query}" if query else "") + "\n" for fmt in FORMATS)
+    return _text(404, f"no feed {name}: a feed URL ends in its format, one of\n{urls}")
 
 
 def index() -> Response:

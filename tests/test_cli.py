@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -196,7 +197,7 @@ def test_init_then_check_refresh_and_a_filtered_feed(
     assert checked.exit_code == 0, checked.output
     assert checked.output.splitlines()[1:] == [
         f"show my-pod: 1 source (rss {upstream.url('/feed.rss')}); tags: interviews",
-        "feed my-pod-interviews: my-pod, tag: interviews",
+        "feed my-pod-interviews: my-pod, tag interviews",
     ]
     assert upstream.requests() == []  # check fetches nothing
     assert runner.invoke(main, ["--config", str(path), "refresh"]).exit_code == 0
@@ -258,3 +259,45 @@ def test_check_lists_every_problem(runner: CliRunner, write_config: Callable[[st
     assert result.exit_code == 2
     assert "shows.a.sources[0]: unknown source kind 'rsss'" in result.output
     assert "feeds.f" in result.output
+
+
+def test_refresh_lines_carry_an_iso_timestamp_when_not_on_a_terminal(runner: CliRunner, show: Path) -> None:
+    """Cron mails and logs: each line says when it happened (issue 13)."""
+    result = runner.invoke(main, ["--config", str(show), "refresh"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line), line
+    assert "quiet-lab listing" in lines[0]
+    assert "1 sources: 1 ok" in lines[1]
+
+
+@pytest.mark.parametrize("command", ["episodes", "export"])
+def test_help_lists_every_filter_flag(runner: CliRunner, command: str) -> None:
+    """Regression (issue 13): the RSSHub flags worked but --help hid them."""
+    from feedtool.filters import PARAMS
+
+    shown = runner.invoke(main, [command, "--help"], terminal_width=200).output
+    for name in PARAMS:
+        assert f"--{name.replace('_', '-')}" in shown, name
+
+
+def test_episodes_of_a_named_feed_are_filtered_like_the_feed(runner: CliRunner, show: Path) -> None:
+    """Regression (issue 13): `feedtool episodes NAMED-FEED` said "unknown show"."""
+    show.write_text(show.read_text() + "\nfeeds: {short: {show: quiet-lab, filter: {max_duration: 10m}}}\n")
+    assert runner.invoke(main, ["--config", str(show), "refresh"]).exit_code == 0
+    result = runner.invoke(main, ["--config", str(show), "episodes", "short", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [e["title"] for e in json.loads(result.output)] == ["Episode 1: Hello", "Bonus: a very short one"]
+    narrowed = runner.invoke(main, ["--config", str(show), "episodes", "short", "--json", "--q", "hello"])
+    assert [e["title"] for e in json.loads(narrowed.output)] == ["Episode 1: Hello"]
+    unknown = runner.invoke(main, ["--config", str(show), "episodes", "nope"])
+    assert unknown.exit_code == 2
+    assert "(configured: quiet-lab, short)" in unknown.output
+
+
+def test_export_help_says_its_filter_flags_apply_to_every_feed(runner: CliRunner) -> None:
+    """Regression (issue 13): export took filter flags without saying what they do."""
+    shown = " ".join(runner.invoke(main, ["export", "--help"]).output.split())
+    assert "filter flags apply to every exported feed at once" in shown

@@ -215,6 +215,15 @@ def test_structural_mistakes(write_config: Callable[[str], Path], text: str, pro
         load(write_config(text))
 
 
+def test_a_yaml_error_names_the_file(write_config: Callable[[str], Path]) -> None:
+    """Regression (issue 13): PyYAML's message placed the error in "<unicode string>"."""
+    path = write_config("shows:\n  a: {sources: [\n")
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert "<unicode string>" not in str(info.value)
+    assert f'in "{path}", line ' in str(info.value)
+
+
 def test_missing_config_file_is_a_usage_error(tmp_path: Path, runner: CliRunner) -> None:
     result = runner.invoke(main, ["--config", str(tmp_path / "nope.yaml"), "refresh"])
     assert result.exit_code == 2

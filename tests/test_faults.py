@@ -159,7 +159,7 @@ def test_hostile_source_fails_alone(
     run = site.refresh()
 
     assert run.returncode == 1, run.output
-    victim_line = next(line for line in run.output.splitlines() if line.startswith("victim rss "))
+    victim_line = next(line for line in run.output.splitlines() if line.partition(" ")[2].startswith("victim rss "))
     assert "failed: " in victim_line
     assert message in victim_line, victim_line
     assert site.episodes("victim") == before
@@ -217,7 +217,7 @@ def test_stray_bytes_are_replaced_with_a_warning(site: Site) -> None:
     site.upstream.bodies["/healthy.rss"] = GOOD
     run = site.refresh()
     assert run.returncode == 0, run.output
-    assert "1 warning" in next(line for line in run.output.splitlines() if line.startswith("victim"))
+    assert "1 warning" in next(line for line in run.output.splitlines() if line.partition(" ")[2].startswith("victim"))
     assert [e["title"] for e in site.episodes("victim")] == ["Caf\ufffd \ufffd"]
 
 
@@ -232,7 +232,7 @@ def test_characters_xml_forbids_are_dropped_with_a_warning(site: Site, char: byt
     site.upstream.bodies["/healthy.rss"] = GOOD
     run = site.refresh()
     assert run.returncode == 0, run.output
-    line = next(line for line in run.output.splitlines() if line.startswith("victim"))
+    line = next(line for line in run.output.splitlines() if line.partition(" ")[2].startswith("victim"))
     assert "(2 new," in line
     assert "1 warning" in line
     assert [e["title"] for e in site.episodes("victim")] == ["Episode 2", "Episode 1"]
@@ -251,7 +251,7 @@ def test_absurd_items_are_stored_sanely(site: Site) -> None:
     site.config.write_text(site.config.read_text().replace(f"max_bytes: {MAX_BYTES}", "max_bytes: 5MB"))
     run = site.refresh()
     assert run.returncode == 0, run.output
-    assert "warnings" in next(line for line in run.output.splitlines() if line.startswith("victim"))
+    assert "warnings" in next(line for line in run.output.splitlines() if line.partition(" ")[2].startswith("victim"))
     stored = {e["guid"]: e for e in site.episodes("victim")}
     assert sorted(stored) == ["ep-1", "ep-2", "ep-3", "ep-4"]
     assert stored["ep-1"]["title"] == "Episode 1"  # the first of a repeated GUID wins
@@ -335,7 +335,7 @@ def test_a_rule_that_runs_out_of_time_fails_its_source_alone(
     run = site.refresh(timeout=DEADLINE + 20)
 
     assert run.returncode == 1, run.output
-    victim_line = next(line for line in run.output.splitlines() if line.startswith("victim rss "))
+    victim_line = next(line for line in run.output.splitlines() if line.partition(" ")[2].startswith("victim rss "))
     assert victim_line.endswith(f"failed: {message}"), victim_line
     assert site.episodes("victim") == before  # nothing of that source stored
     assert sorted(e["guid"] for e in site.episodes("healthy")) == ["ep-1", "ep-2"]

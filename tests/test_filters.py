@@ -32,6 +32,10 @@ GOOD = [
     ({"sort": ["oldest"]}, {"sort": "oldest"}),
     ({"sort": ["newest"]}, {"sort": "newest"}),
     ({"filter_time": ["3600"]}, {"filter_time": 3600}),
+    # a relative since is a window back from now, as filter_time (issue 13)
+    ({"since": ["30d"]}, {"filter_time": 30 * 86400}),
+    ({"since": ["2w"]}, {"filter_time": 14 * 86400}),
+    ({"since": ["12h"], "filter_time": ["3600"]}, {"filter_time": 3600}),
     ({"filter_case_sensitive": ["false"]}, {"case_sensitive": False}),
     ({"filter_case_sensitive": False}, {"case_sensitive": False}),
     ({"utm_source": ["podcast-app"], "format": ["x"]}, {}),
@@ -75,6 +79,10 @@ BAD = [
     ("filter", "(unclosed", "a valid regular expression"),
     ("filterout_description", "[z-a]", "a valid regular expression"),
     ("filter_time", "-1", "a whole number"),
+    # issue 13: the message says the unit, and until takes no window
+    ("filter_time", "30d", "a whole number of seconds from 1 to 10000000000"),
+    ("since", "yesterday", "or a window back from now such as 30d"),
+    ("until", "30d", "a date YYYY-MM-DD or an ISO 8601 datetime such as 2026-05-26T10:00:00Z"),
     ("filter_case_sensitive", "maybe", "true or false"),
     ("filter_title", "x" * 501, "at most 500 characters"),
     # values that overflowed into a 500 (issue 9, item 8)
@@ -112,7 +120,28 @@ def test_query_is_canonical_and_round_trips() -> None:
     flt = parse_filter({"sort": "oldest", "tag": "b,a", "q": "x", "limit": "3", "filter": "y"})
     assert flt.query() == [("tag", "b,a"), ("q", "x"), ("limit", "3"), ("sort", "oldest"), ("filter", "y")]
     assert parse_filter({k: [v] for k, v in flt.query()}) == flt
-    assert flt.describe() == "tag: b,a; search: x; limit: 3; sort: oldest; filter: y"
+    assert flt.describe() == "tag b or a; search x; oldest 3; matching /y/"
+
+
+@pytest.mark.parametrize(
+    ("params", "described"),
+    [
+        ({"max_duration": "1800"}, "max 30 min"),
+        ({"min_duration": "1h30m"}, "min 1 h 30 min"),
+        ({"min_duration": "90"}, "min 1 min 30 s"),
+        ({"filter_time": str(30 * 86400)}, "last 30 days"),
+        ({"exclude_tag": "ads", "since": "2026-01-01"}, "not tag ads; since 2026-01-01"),
+        ({"limit": "5"}, "latest 5"),
+        ({"sort": "oldest"}, "oldest first"),
+        (
+            {"filterout_title": "trailer", "filter_case_sensitive": "false"},
+            "title not matching /trailer/; ignoring case",
+        ),
+    ],
+)
+def test_describe_speaks_in_human_terms(params: dict[str, str], described: str) -> None:
+    """Feed titles read "max 30 min", not "max: 1800" (issue 13)."""
+    assert parse_filter(params).describe() == described
 
 
 def test_times_of_early_years_round_trip() -> None:

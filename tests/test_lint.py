@@ -257,3 +257,29 @@ def test_numbers_python_calls_digits_are_errors_not_crashes(number: str) -> None
     bad = feed(items=item)
     rules = {p.rule for p in lint(bad)}
     assert {"item-episode", "item-enclosure"} <= rules
+
+
+def test_a_miscased_itunes_namespace_is_named_once_and_its_elements_are_still_checked() -> None:
+    miscased = NAMESPACES.replace("itunes.com/dtds/podcast", "itunes.com/DTDs/Podcast")
+    problems = lint(feed(namespaces=miscased, items=ITEM.replace("3723", "an hour")))
+    assert [p.rule for p in problems] == ["namespace", "item-duration"]
+    assert "itunes.com/DTDs/Podcast" in problems[0].message
+
+
+def test_html_elements_in_a_title_are_flagged_with_what_apps_show() -> None:
+    problems = lint(replace_item("<title>Episode one</title>", "<title>Ep <i>1</i></title>"))
+    assert [(p.rule, p.severity) for p in problems] == [("item-title-html", "error")]
+    assert "'Ep'" in problems[0].message
+
+
+def test_html_elements_in_the_channel_title_are_flagged() -> None:
+    problems = lint(replace_channel("<title>A Show</title>", "<title>A <b>Show</b></title>"))
+    assert [p.rule for p in problems] == ["channel-title"]
+
+
+def test_a_json_feed_is_told_that_lint_checks_rss() -> None:
+    problems = lint(b'{"version": "https://jsonfeed.org/version/1.1", "title": "A Show", "items": []}')
+    assert len(problems) == 1
+    assert problems[0].rule == "rss"
+    assert "JSON" in problems[0].message
+    assert "RSS" in problems[0].message

@@ -109,3 +109,15 @@ def test_index_page_makes_one_section_at_a_time(tmp_path: Path, monkeypatch: pyt
         Publisher(config, store, RenderCache()).index("https://f.example")
     assert len(alive) == 6
     assert max(alive) <= 2
+
+
+def test_a_named_feed_without_a_title_says_its_filter_once_on_the_index(tmp_path: Path) -> None:
+    """Regression (issue 13): the index read "Show 0 (tag open-models) (tag open-models)"."""
+    config = site(tmp_path, 1)
+    path = tmp_path / "config.yaml"
+    path.write_text(path.read_text() + "feeds:\n  open: {show: show-0, filter: {tag: open-models}}\n")
+    config = load(path)
+    with Store(config.store) as store:
+        page = Publisher(config, store, RenderCache()).index("https://f.example").decode()
+    assert page.count("tag open-models") == 1
+    assert "Show 0" in page.split("tag open-models")[0].rsplit("<li>", 1)[1]

@@ -158,6 +158,16 @@ def test_unknown_feed_and_format_are_404(client: FlaskClient) -> None:
         assert response.headers["Content-Type"].startswith("text/plain")
 
 
+def test_a_feed_without_an_extension_suggests_its_three_urls(client: FlaskClient) -> None:
+    """Regression (issue 13): /feeds/<name> was a bare 404."""
+    response = client.get("/feeds/quiet-lab-open?limit=2")
+    assert response.status_code == 404
+    text = response.get_data(as_text=True)
+    for fmt in ("rss", "atom", "json"):
+        assert f"http://localhost/feeds/quiet-lab-open.{fmt}?limit=2\n" in text
+    assert "quiet-lab-open.rss" not in client.get("/feeds/nope").get_data(as_text=True)
+
+
 def test_whole_back_catalogue_and_merged_sources(client: FlaskClient) -> None:
     feed = feedparser.parse(client.get("/feeds/quiet-lab.rss").data)
     # 2 episodes from the feed, and 1 only the listing knows
@@ -179,11 +189,11 @@ def test_named_feed_keeps_only_tagged_episodes(client: FlaskClient) -> None:
 def test_filtered_feed_title_and_self_link(client: FlaskClient) -> None:
     response = client.get("/feeds/quiet-lab.rss?tag=open-models&utm_source=app")
     feed = feedparser.parse(response.data)
-    assert feed.feed.title == "The Quiet Lab (tag: open-models)"
+    assert feed.feed.title == "The Quiet Lab (tag open-models)"
     self_link = next(link.href for link in feed.feed.links if link.rel == "self")
     assert self_link == "http://localhost/feeds/quiet-lab.rss?tag=open-models&utm_source=app"
     narrowed = feedparser.parse(client.get("/feeds/quiet-lab-open.rss?q=nothing-matches").data)
-    assert narrowed.feed.title == "The Quiet Lab: open models (search: nothing-matches)"
+    assert narrowed.feed.title == "The Quiet Lab: open models (search nothing-matches)"
     assert narrowed.entries == []
 
 
