@@ -233,6 +233,25 @@ def test_tags_of_rules_and_of_stored_episodes_are_known(client: FlaskClient) -> 
     assert client.get("/feeds/bp.rss?unknown_param=1").status_code == 200  # apps add their own
 
 
+def test_a_rule_tag_is_checked_without_reading_the_stored_tags(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The usual tagged request (a rule's tag) stays a version check before its 304:
+    only a tag that no rule names reads the show's stored tags."""
+    asked: list[str] = []
+    counts = Store.tag_counts
+
+    def counting(self: Store, show_id: str) -> dict[str, int]:
+        asked.append(show_id)
+        return counts(self, show_id)
+
+    monkeypatch.setattr(Store, "tag_counts", counting)
+    assert client.get("/feeds/quiet-lab.rss?tag=open-models").status_code == 200
+    assert asked == []
+    assert client.get("/feeds/quiet-lab.rss?tag=licensing").status_code == 200
+    assert asked == ["quiet-lab"]
+
+
 OVERFLOWING = [
     ("until", "9999-12-31T23:59:59-23:59"),
     ("since", "0001-01-01T00:00:00+01:00"),
