@@ -229,7 +229,16 @@ class Publisher:
         self, base_url: str, feed: html.FeedLinks, info: ShowInfo, named: list[FeedConfig], static: bool
     ) -> html.ShowSection:
         show_id = feed.name
-        tag_feeds = {f.filter.tags[0]: f.name for f in named if f.filter == Filter(tags=f.filter.tags[:1])}
+        # A static site links a tag only to a named feed whose filter is exactly that tag.
+        tag_feeds = (
+            {
+                f.filter.tags[0]: f.name
+                for f in named
+                if len(f.filter.tags) == 1 and f.filter == Filter(tags=f.filter.tags)
+            }
+            if static
+            else {}
+        )
         states = {(s.kind, s.location): s for s in self.store.source_states(show_id)}
         return html.ShowSection(
             id=show_id,

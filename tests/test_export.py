@@ -133,3 +133,15 @@ def test_served_index_still_links_tags_by_query(site: Path, app_factory: Callabl
     page = app_factory(site).test_client().get("/", base_url=BASE).get_data(as_text=True)
     assert f'href="{BASE}/feeds/quiet-lab.rss?tag=open-models"' in page
     assert "query parameters" in page
+
+
+def test_a_named_feed_without_a_filter_on_the_index_and_in_the_export(
+    site: Path, tmp_path: Path, runner: CliRunner, app_factory: Callable[[Path], Flask]
+) -> None:
+    """Regression: a named feed with only a title made the index page raise IndexError (500)
+    and `export` print a traceback."""
+    site.write_text(site.read_text() + "  quiet-lab-copy: {show: quiet-lab, title: A copy}\n")
+    assert app_factory(site).test_client().get("/", base_url=BASE).status_code == 200
+    out = tmp_path / "public"
+    export(runner, site, out)
+    assert "quiet-lab-copy.rss" in (out / "index.html").read_text()
