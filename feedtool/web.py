@@ -131,9 +131,12 @@ def feed(name: str, fmt: str) -> Response:
     feed_config = _config().feed(name)
     if fmt not in FORMATS or feed_config is None:
         return _text(404, f"no feed {name}.{fmt}: see / for the list")
-    publisher = _publisher()
     try:
         flt = parse_filter(request.args.to_dict(flat=False))
+    except FilterError as exc:
+        return _text(400, f"{exc}\n")
+    publisher = _publisher()
+    try:
         show = _config().shows[feed_config.show]
         rules = {r.name for r in show.tags}
         # Only a tag that no rule names costs a look at the stored tags: the usual

@@ -233,6 +233,15 @@ def test_tags_of_rules_and_of_stored_episodes_are_known(client: FlaskClient) -> 
     assert client.get("/feeds/bp.rss?unknown_param=1").status_code == 200  # apps add their own
 
 
+def test_a_bad_query_is_a_400_even_without_a_store(write_config: Callable[[str], Path]) -> None:
+    """The query is checked before the store is opened: a malformed one is the client's error."""
+    client = create_app({"FEEDTOOL_CONFIG": str(write_config("shows: {s: {sources: [{rss: f.xml}]}}\n"))}).test_client()
+    assert client.get("/feeds/s.rss").status_code == 503  # no store yet
+    response = client.get("/feeds/s.rss?limit=abc")
+    assert response.status_code == 400
+    assert response.get_data(as_text=True).startswith("limit='abc'")
+
+
 def test_a_rule_tag_is_checked_without_reading_the_stored_tags(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
