@@ -46,7 +46,6 @@ _QUOTES_HINT = (
 _HOST_PORT = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}(?:/|$)")
 _HOST_PATH = re.compile(r"^(?:localhost|(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]{2,}|\d{1,3}(?:\.\d{1,3}){3})/")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-_TAG_FIELDS = TAG_FIELDS
 _SHOW_INFO_KEYS = ("description", "link", "language", "image", "author", "categories", "explicit")
 _SIZE = re.compile(r"(\d{1,15})\s*(b|kb|mb|gb)?", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
@@ -348,7 +347,7 @@ class _Reader:
         if not shows and "shows" not in top:
             self.problem("shows", "missing: configure at least one show")
         feeds = self.feeds(top.get("feeds"), shows)
-        self.feed_tags((self.base / store).resolve())
+        self.feed_tags((self.base / store).resolve(), server.busy_timeout)
         return Config(
             path=path,
             store=(self.base / store).resolve(),
@@ -566,9 +565,9 @@ class _Reader:
             patterns = self.patterns(section.get("match"), f"{here}.match")
             if not patterns and "match" not in section:
                 self.problem(f"{here}.match", "missing: give at least one regex")
-            fields = tuple(self.strings(section.get("fields"), f"{here}.fields")) or _TAG_FIELDS
+            fields = tuple(self.strings(section.get("fields"), f"{here}.fields")) or TAG_FIELDS
             for index, name_ in enumerate(fields):
-                if name_ not in _TAG_FIELDS:
+                if name_ not in TAG_FIELDS:
                     self.problem(f"{here}.fields[{index}]", f"unknown field {name_!r} (expected title or description)")
             rules.append(TagRule(name=name, patterns=patterns, fields=fields))
         return tuple(rules)
@@ -644,34 +643,38 @@ class _Reader:
             self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
             return Filter()
 
-    def feed_tags(self, store: Path) -> None:
+    def feed_tags(self, store: Path, busy_timeout: float) -> None:
         """Report named feeds' tags that no rule of their show defines and no stored
         episode carries (upstream categories become tags too, so the store is asked)."""
-        stored: dict[str, list[str]] = {}
+        stored: dict[str, list[str] | None] = {}
         for where, show, flt in self.tag_checks:
             known = [r.name for r in show.tags]
             if not set(flt.tags + flt.exclude_tags) <= set(known):
                 if show.id not in stored:
-                    stored[show.id] = _stored_tags(store, show.id)
-                known += stored[show.id]
+                    stored[show.id] = _stored_tags(store, show.id, busy_timeout)
+                tags = stored[show.id]
+                if tags is None:
+                    continue  # the store cannot say now: a passing lock or fault must not stop a server
+                known += tags
             try:
                 check_tags(flt, known)
             except FilterError as exc:
                 self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
 
 
-def _stored_tags(store: Path, show_id: str) -> list[str]:
-    """The tags a show's stored episodes carry; none before the first refresh."""
+def _stored_tags(store: Path, show_id: str, busy_timeout: float) -> list[str] | None:
+    """The tags a show's stored episodes carry (none before the first refresh); None
+    when the store cannot be read now."""
     if not store.is_file():
         return []
     from feedtool.store import Store  # the store imports the config's neighbours, not the config
 
     try:
-        with Store(store, read_only=True) as opened:
+        with Store(store, read_only=True, busy_timeout=busy_timeout) as opened:
             return list(opened.tag_counts(show_id))
     except FeedtoolError as exc:
-        log.warning("cannot read the tags stored in %s: %s", store, exc)
-        return []
+        log.warning("cannot read the tags stored in %s, so named feeds' tags are not checked: %s", store, exc)
+        return None
 
 
 def _kind(value: Any) -> str:

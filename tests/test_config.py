@@ -188,6 +188,17 @@ def test_a_feed_may_filter_on_a_tag_stored_episodes_carry(write_config: Callable
     assert load(path).feeds["f"].filter.tags == ("licensing",)
 
 
+def test_an_unreadable_store_does_not_make_the_config_invalid(
+    write_config: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged or locked store cannot say which tags episodes carry: the named feed's
+    tag is then not checked (a warning says so) rather than stopping a server's start."""
+    path = write_config(FEED_TAG.format(param="tag", tag="licensing"))
+    (path.parent / "feedtool.sqlite").write_bytes(b"not a database" * 100)
+    assert load(path).feeds["f"].filter.tags == ("licensing",)
+    assert "so named feeds' tags are not checked" in caplog.text
+
+
 def test_bad_config_exits_with_code_2(write_config: Callable[[str], Path], runner: CliRunner) -> None:
     path = write_config(BAD)
     result = runner.invoke(main, ["--config", str(path), "refresh"])
