@@ -28,7 +28,8 @@ Warn = Callable[[str], None]
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 # Characters XML 1.0 forbids: no feed may carry them, whatever upstream sent.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Every character XML 1.0 forbids (it allows #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _HAS_HTML = re.compile(r"</?(?:[a-z][a-z0-9]*)(?:\s[^<>]*)?/?>|&(?:#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.I)
 
 ALLOWED_TAGS = frozenset({"p", "br", "a", "ul", "ol", "li", "em", "strong", "b", "i"})
@@ -66,7 +67,7 @@ def xml_safe(text: str) -> str:
     >>> xml_safe("a\x00b\x0cc\td")
     'abc\td'
     """
-    return _NOT_XML.sub("", text)
+    return NOT_XML.sub("", text)
 
 
 def is_html(text: str) -> bool:

@@ -49,7 +49,7 @@ from feedtool.normalize.dates import parse_date
 from feedtool.normalize.durations import parse_duration
 from feedtool.normalize.identity import derive_guid
 from feedtool.normalize.numbers import parse_explicit, parse_length, parse_positive_int
-from feedtool.normalize.text import clean_description, clean_text
+from feedtool.normalize.text import NOT_XML, clean_description, clean_text
 from feedtool.sources.base import Kind
 from feedtool.sources.common import ParseContext, episode_title, guess_type, resolve_url, unique_by_guid
 
@@ -152,7 +152,6 @@ _PREFIX_DECLARATION = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=")
 _ROOT_START = re.compile(r"<(?![?!])[A-Za-z_][\w.:-]*")
 # Characters XML 1.0 forbids (https://www.w3.org/TR/xml/#charsets), and character
 # references to them (or to numbers beyond Unicode).
-_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _CHARACTER_REFERENCE = re.compile(r"&#(?:x([0-9A-Fa-f]+)|([0-9]+));")
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -169,7 +168,7 @@ def _repair(data: bytes, header_charset: str | None) -> tuple[bytes, list[str]]:
     text = _decode(data, header_charset, notes)
     text = _XML_DECLARATION.sub("", text.lstrip("\ufeff \t\r\n"), count=1).lstrip()
     dropped: Counter[int] = Counter()
-    text = _FORBIDDEN.sub(lambda m: _drop(ord(m.group()), dropped), text)
+    text = NOT_XML.sub(lambda m: _drop(ord(m.group()), dropped), text)
     pieces = _CDATA.split(text)
     for index in range(0, len(pieces), 2):  # never inside CDATA sections
         pieces[index] = _CHARACTER_REFERENCE.sub(lambda m: _drop_reference(m, dropped), pieces[index])
@@ -220,7 +219,7 @@ def _drop_reference(match: re.Match[str], dropped: Counter[int]) -> str:
     hexadecimal, decimal = match.groups()
     digits = (hexadecimal or decimal).lstrip("0")
     code = _BEYOND_UNICODE if len(digits) > 7 else int(digits or "0", 16 if hexadecimal else 10)
-    if code <= 0x10FFFF and not _FORBIDDEN.match(chr(code)):
+    if code <= 0x10FFFF and not NOT_XML.match(chr(code)):
         return match.group()
     return _drop(min(code, _BEYOND_UNICODE), dropped)
 
@@ -677,7 +676,7 @@ _USUAL_PREFIX = {uri: prefix for prefix, uri in namespaces.PODCAST_NAMESPACES.it
 MAX_EXTENSION_BYTES = 64 * 1024
 
 
-def _keep(kept: list[str], element: etree._Element, name: str, rss_own: frozenset[str], walk: _Walk) -> None:
+def _keep(kept: list[str], element: etree._Element, name: str, rss_own: frozenset[str]) -> None:
     """Keep an element that feedtool does not model, if it is another namespace's or
     one of RSS's own listed in ``rss_own``."""
     tag: object = element.tag  # comments have a function here
@@ -832,7 +831,7 @@ def _read_item(element: etree._Element, handlers: dict[str, Handler], walk: _Wal
         if handler is not None:
             handler(item, child, walk)
         if (handler is None or name in _ALSO_KEPT) and name not in _NOT_KEPT:
-            _keep(item.extensions, child, name, _RSS_OWN_ITEM, walk)
+            _keep(item.extensions, child, name, _RSS_OWN_ITEM)
     if handlers is _ENTRY:
         item.permalink = False  # an Atom id identifies; it is not a permalink
     return item
@@ -880,7 +879,7 @@ def _listing(channel: etree._Element, handlers: dict[str, Handler], episodes: li
         if handler is not None:
             handler(show, child, walk)
         if (handler is None or name in _ALSO_KEPT or name in _ALSO_KEPT_CHANNEL) and name not in _NOT_KEPT:
-            _keep(show.extensions, child, name, _RSS_OWN_CHANNEL, walk)
+            _keep(show.extensions, child, name, _RSS_OWN_CHANNEL)
     if show.language is None and channel.get(f"{{{namespaces.XML}}}lang"):
         show.language = channel.get(f"{{{namespaces.XML}}}lang")
     context = walk.context
