@@ -164,6 +164,14 @@ class _Adapter(requests.adapters.HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        # Through an HTTP(S)_PROXY too: else a request past its deadline is not cut and
+        # holds its host until the upstream gives up.
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS managers have pools of their own
+            manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
+
 
 class _Retry(Exception):
     """An attempt failed in a way worth trying again (after ``wait`` seconds, if set)."""

@@ -206,3 +206,24 @@ def test_a_request_past_its_deadline_no_longer_holds_the_host_when_the_next_begi
             fetcher.close()
     assert connections.seen == 2
     assert connections.most == 1
+
+
+def test_a_request_through_a_proxy_is_cut_at_its_deadline_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: through HTTP_PROXY, requests made connections that the deadline could
+    not cut, so a trickling answer held its host until the upstream gave up."""
+    with hostile.running() as proxy:  # a proxy sees absolute URLs; nothing leaves 127.0.0.1
+        connections = Connections(proxy)
+        proxy.behaviours["http://feeds.example/a.rss"] = connections.hold
+        proxy.behaviours["http://feeds.example/b.rss"] = connections.hold
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.base)
+        fetcher = Fetcher(FetchConfig(connect_timeout=5, read_timeout=5, deadline=0.5, retries=1))
+        try:
+            for url in ("http://feeds.example/a.rss", "http://feeds.example/b.rss"):
+                with pytest.raises(FetchError, match="within the deadline"):
+                    fetcher.get(url)
+        finally:
+            fetcher.close()
+    assert connections.seen == 2
+    assert connections.most == 1
