@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from feedtool.config import Config, ShowConfig, SourceConfig
-from feedtool.errors import LockedError, RuleTimeoutError, SourceError, StoreError
+from feedtool.errors import LockedError, SourceError, StoreError
 from feedtool.fetch import Fetcher, Retriever
 from feedtool.model import Listing, SourceState
 from feedtool.patterns import RuleBudget
@@ -153,19 +153,22 @@ def _refresh_show(
     retagged = None
     store = open_(config)
     try:
-        stored_digest = store.rules_digest(show.id)
-        rules_changed = stored_digest != show.rules_digest
         retag_failure = None
-        if rules_changed:
-            started = time.monotonic()
-            try:
+        started = time.monotonic()
+        rules_changed = True
+        try:
+            stored_digest = store.rules_digest(show.id)
+            rules_changed = stored_digest != show.rules_digest
+            if rules_changed:
                 # All of a show's rule matching shares one budget: the deadline of a source.
                 changed = retag(store, show.within(RuleBudget(config.fetch.deadline)))
                 log.info("%s: tag or strip rules changed; %d stored episodes updated", show.id, changed)
                 if stored_digest is not None:  # a show's first refresh changes no rules
                     retagged = changed
-            except RuleTimeoutError as exc:  # nothing retagged; the show's sources fail, other shows go on
-                retag_failure = f"retagging stored episodes: {exc}"
+        except (SourceError, StoreError) as exc:
+            # Nothing retagged (a rule ran out of time, or the store failed): this show's
+            # sources fail with the reason, and the other shows go on.
+            retag_failure = f"retagging stored episodes: {exc}"
         for source in show.sources:
             if retag_failure is not None:
                 result = _failed(store, show, source, retag_failure, started)

@@ -460,5 +460,27 @@ def test_a_store_that_fails_fails_the_source_and_records_why(one_feed: Config) -
     assert store.failures == [("a", FEED, "cannot write to the store s.sqlite: disk full")]
 
 
+def test_a_store_that_fails_while_retagging_fails_that_show_alone(write_config: Callable[[str], Path]) -> None:
+    """Regression: a StoreError while applying changed rules escaped the show's worker and
+    ended the whole refresh with a traceback, the other shows' results lost."""
+    other = "https://feeds.example/b.rss"
+    config = load(write_config(f"shows: {{a: {{sources: [{{rss: '{FEED}'}}]}}, b: {{sources: [{{rss: '{other}'}}]}}}}"))
+    body = (DATA / "rss" / "full.xml").read_bytes()
+    retriever = MemoryRetriever({FEED: Response(200, body, FEED), other: Response(200, body, other)})
+
+    class Locked(MemoryStore):
+        def apply_retag(self, show_id: str, updates: Sequence[tuple[int, Row]], rules_digest: str) -> None:
+            if show_id == "a":
+                raise StoreError("cannot write to the store s.sqlite: locked by another writer")
+            super().apply_retag(show_id, updates, rules_digest)
+
+    store = Locked()
+    report = refresh_shows(config, retriever=retriever, store=lambda config: store)
+    assert [(r.show_id, r.status, r.error) for r in report.results] == [
+        ("a", "failed", "retagging stored episodes: cannot write to the store s.sqlite: locked by another writer"),
+        ("b", "new", None),
+    ]
+
+
 def _context(location: str) -> ParseContext:
     return ParseContext(show_id="a", location=location)
