@@ -1,7 +1,8 @@
 """The ``feedtool`` command: a thin click layer over the library.
 
-Exit codes: 0 success; 1 a source failed (the others were stored) or a lint error;
-2 a config or usage error; 3 another refresh holds the lock.
+Exit codes: 0 success; 1 a source failed (the others were stored), a lint error, or
+a link ``add`` cannot resolve into a source; 2 a config or usage error; 3 another
+refresh holds the lock.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
 from feedtool import __version__
 from feedtool.config import ENV_VAR, Config, config_path, load, parse
-from feedtool.errors import ConfigError, FeedtoolError, FilterError, LockedError
+from feedtool.errors import ConfigEditError, ConfigError, FeedtoolError, FilterError, LockedError
 from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, check_tags, combine, parse_filter
 from feedtool.model import is_empty
 from feedtool.normalize.dates import format_iso
@@ -346,6 +348,106 @@ def init(state: State, /, path: Path | None, url: str | None, show: str) -> None
         raise UsageProblem(f"{target}: cannot write: {exc}") from exc
     click.echo(f"wrote {target}" + ("" if url else "; replace the placeholder feed URL in it"))
     click.echo(f"next: feedtool --config {target} check, then refresh, then serve")
+
+
+@main.command()
+@click.argument("url")
+@click.option("--id", "show_id", metavar="ID", help="the show id: a-z, 0-9 and '-' [default: from the title]")
+@click.option("--dry-run", is_flag=True, help="print what would be added; change nothing")
+@click.option(
+    "--apple-lookup",
+    metavar="URL",
+    envvar="FEEDTOOL_APPLE_LOOKUP",
+    help="Apple Podcasts' lookup API [default: https://itunes.apple.com/lookup; env FEEDTOOL_APPLE_LOOKUP]",
+)
+@click.option(
+    "--radionet-api",
+    metavar="URL",
+    envvar="FEEDTOOL_RADIONET_API",
+    help="radio.net's episode API, written as the source's api [default: radio.net's own; env FEEDTOOL_RADIONET_API]",
+)
+@click.pass_obj
+def add(
+    state: State, /, url: str, show_id: str | None, dry_run: bool, apple_lookup: str | None, radionet_api: str | None
+) -> None:
+    """Add a show from a link: its feed, its website, its Apple Podcasts page or its radio.net page.
+
+    Finds the show's feed (a website's <link rel="alternate">, Apple's directory),
+    reads it as a refresh would, prints the title, the episodes and the newest one,
+    and appends the show to the config, leaving the rest of the file as it was.
+    Exits 1 when the link leads to no feed, 2 on a config or usage error; either
+    way nothing is changed.
+
+    \b
+    Example:
+        feedtool add https://example.org/podcast.rss --dry-run
+        feedtool add https://podcasts.apple.com/us/podcast/some-show/id1234567890 --id some-show
+    """
+    from feedtool.add import APPLE_LOOKUP, append_show, check_id, discover, newest, unique_id, write_config
+    from feedtool.fetch import Fetcher
+
+    if not url.startswith(("http://", "https://")) or not urlsplit(url).hostname:
+        raise UsageProblem(f"{url!r}: expected an http:// or https:// URL, such as https://{url}")
+    for flag, value in (("--apple-lookup", apple_lookup), ("--radionet-api", radionet_api)):
+        if value is not None and not (value.startswith(("http://", "https://")) and urlsplit(value).hostname):
+            raise UsageProblem(f"{flag} {value!r}: expected an http:// or https:// URL")
+    path = config_path(state.path)
+    if not path.exists():
+        raise UsageProblem(f"{path} does not exist: write one with `feedtool init {path}` first, or give --config")
+    config = state.config
+    taken = (list(config.shows), list(config.feeds))
+    try:
+        if show_id is not None:
+            check_id(show_id, *taken)
+        before = config.path.read_bytes()
+        text = before.decode("utf-8")
+    except (ConfigEditError, OSError, UnicodeDecodeError) as exc:
+        raise UsageProblem(
+            f"--id {exc}; nothing changed" if isinstance(exc, ConfigEditError) else f"{path}: {exc}"
+        ) from exc
+    fetcher = Fetcher(config.fetch)
+    try:
+        found = discover(
+            url, fetcher, show_id=show_id or "new-show", lookup=apple_lookup or APPLE_LOOKUP, radionet_api=radionet_api
+        )
+    except FeedtoolError as exc:
+        raise click.ClickException(f"{exc}; nothing changed") from exc
+    finally:
+        fetcher.close()
+    for source in found.sources:
+        for other in config.shows.values():
+            if any((s.kind, s.location) == (source.kind, source.location.rstrip("/")) for s in other.sources):
+                raise UsageProblem(f"{source.location} is already a source of the show {other.id!r}; nothing changed")
+    chosen = show_id or unique_id(found.title, {*taken[0], *taken[1]})
+    click.echo(f"found {found.title or '(untitled)'}: {found.how}")
+    for item in found.found:
+        episodes = item.listing.episodes
+        latest = newest(episodes)
+        when = f"{latest.published:%Y-%m-%d} " if latest is not None and latest.published else ""
+        about = f", newest {when}{latest.title!r}" if latest is not None else ""
+        count = f"{len(episodes)} episode{'s' * (len(episodes) != 1)}"
+        click.echo(f"  {item.source.kind} {item.source.location}: {count}{about}")
+    for note in found.notes:
+        click.echo(f"note: {note}")
+    try:
+        addition = append_show(text, chosen, found.sources)
+        parse(addition.text, config.path)  # exactly the checks of every later run
+    except ConfigEditError as exc:
+        raise UsageProblem(f"{path}: {exc}; nothing changed") from exc
+    except ConfigError as exc:
+        problems = "\n".join(f"  {p}" for p in exc.problems)
+        raise UsageProblem(f"{path} would be invalid with the show added, so nothing changed:\n{problems}") from exc
+    if dry_run:
+        click.echo(f"would add to {path} (dry run: nothing changed):")
+        click.echo(addition.added.strip("\r\n"))
+        return
+    try:
+        write_config(config.path, before, addition.text)
+    except ConfigEditError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"added to {path}:")
+    click.echo(addition.added.strip("\r\n"))
+    click.echo(f"next: feedtool --config {path} refresh {chosen}")
 
 
 @main.command()

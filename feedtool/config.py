@@ -161,6 +161,15 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get(ENV_VAR) or DEFAULT_PATH)
 
 
+def is_id(text: str) -> bool:
+    """Whether text can be a show, named feed or tag id: a-z, 0-9 and '-', at most 64 characters.
+
+    >>> is_id("my-show"), is_id("My_Show"), is_id("-x"), is_id("x" * 65)
+    (True, False, False, False)
+    """
+    return _ID.fullmatch(text) is not None
+
+
 def load(path: str | os.PathLike[str] | None = None) -> Config:
     """Read and validate a config file; raise ConfigError listing every problem."""
     resolved = config_path(path)

@@ -53,6 +53,20 @@ class ParseError(SourceError, ValueError):
     """Fetched bytes are not a listing of the expected kind."""
 
 
+class DiscoveryError(FeedtoolError, LookupError):
+    """A link leads to no source feedtool can read (``feedtool add``): no feed on the
+    page, a feed link to something else, a show Apple Podcasts does not list."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class ConfigEditError(FeedtoolError, ValueError):
+    """config.yaml cannot take a change as asked: the id is taken or not an id, or the file cannot be written."""
+
+
 class StoreError(FeedtoolError, OSError):
     """The store file cannot be opened or written (disk, permissions, locking)."""
 

@@ -32,9 +32,9 @@ def test_help_works_without_a_config(runner: CliRunner, tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("refresh", "episodes", "serve", "export", "init", "check"):
+    for command in ("refresh", "episodes", "serve", "export", "init", "add", "check"):
         assert command in result.output
-    for command in ("refresh", "episodes", "serve", "export", "init", "check"):
+    for command in ("refresh", "episodes", "serve", "export", "init", "add", "check"):
         sub = runner.invoke(main, [command, "--help"])
         assert sub.exit_code == 0
         assert "Example" in sub.output
