@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from feedtool.sources import radionet
+
 #: Written when no feed URL is given; a valid URL, so `feedtool check` passes on it.
 PLACEHOLDER_URL = "https://example.org/podcast.rss"
-
-# radio.net and its sister sites (radio.de, radio.fr, ...) are pages, not feeds.
-_RADIONET = re.compile(r"(?:www\.)?radio\.[a-z]{2,3}(?:\.[a-z]{2})?")
 
 _TEMPLATE = """\
 # feedtool configuration for the show '{show}', written by `feedtool init`.
@@ -37,8 +36,10 @@ feeds:                              # named, filtered feeds, served like shows
 
 
 def kind_of(url: str) -> str:
-    """The source kind for a URL: ``radionet`` for a radio.net page, else ``rss``."""
-    return "radionet" if _RADIONET.fullmatch(urlsplit(url).hostname or "") else "rss"
+    """The source kind for a URL: ``radionet`` on radio.net or a sister site, else ``rss``."""
+    # The kind owns its hosts; a radio.net URL that is not a podcast page is then
+    # refused by the config check with an example of one, not fetched as a feed.
+    return "radionet" if (urlsplit(url).hostname or "").lower() in radionet.HOSTS else "rss"
 
 
 def starter_config(show: str, url: str | None, name: str = "config.yaml") -> str:

@@ -4,9 +4,11 @@ and its orchestration alone, with in-memory fakes at the Retriever and RefreshSt
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from feedtool.fetch import Response
 from feedtool.model import SourceState
 from feedtool.refresh import refresh as refresh_shows
 from feedtool.sources import KINDS, ParseContext
+from feedtool.store import Store
 from feedtool.testing.servers import Reply, Request, Upstream
 from feedtool.update import FetchMeta, Plan, Row, ShowState
 
@@ -99,9 +102,8 @@ def three_kinds(upstream: Upstream, write_config: Callable[[str], Path], tmp_pat
     upstream.serve("/feed.rss", feed, etag=True)
     upstream.serve("/podcast/sternwarte", (DATA / "radionet" / "next_data.html").read_bytes(), content_type="text/html",
                    etag=True)  # fmt: skip
-    everything = json.loads((DATA / "radionet" / "api_offset_2.json").read_text())["episodes"]
-    first = json.loads((DATA / "radionet" / "api_offset_0.json").read_text())["episodes"]
-    pages = first[:2] + everything
+    # The API of a show that has only these five (the fixture's show has 103).
+    pages = json.loads((DATA / "radionet" / "api_offset_0.json").read_text())["episodes"][:5]
 
     def api(request: Request) -> Reply:
         if request.args.get("podcastIds") != "sternwarte":
@@ -134,9 +136,10 @@ def test_merging_across_kinds(three_kinds: Path, runner: CliRunner) -> None:
     lines = result.output.splitlines()
     assert "rss" in lines[0]
     assert "new (2 new, 0 updated, 0 unchanged)" in lines[0]
-    # 103 and 102 are the feed's; radio.net adds 102's missing description, and 3 more
+    # 103 and 102 are the feed's; radio.net adds 102's missing description and 103's
+    # missing image (the show's logo, from its parentLogo1200x1200), and 3 more
     assert "radionet" in lines[1]
-    assert "(3 new, 1 updated, 1 unchanged)" in lines[1]
+    assert "(3 new, 2 updated, 0 unchanged)" in lines[1]
     assert "listing" in lines[2]
     assert "(0 new, 0 updated, 2 unchanged)" in lines[2]
     found = {e["title"]: e for e in episodes_json(runner, three_kinds, "sternwarte")}
@@ -153,6 +156,7 @@ def test_merging_across_kinds(three_kinds: Path, runner: CliRunner) -> None:
     assert dark["published"] == "2026-05-26T10:00:00Z"
     assert dark["description"] == "<p>Die ausführlichen Notizen.</p>"
     assert dark["enclosure"]["url"] == "https://media.sternwarte.example/103.mp3?utm_source=rss"
+    assert dark["image"] == "https://img.radio.example/sternwarte/logo_1200x1200.png"
     # radio.net alone knows episodes 99 to 101: their GUIDs are derived from the audio URL
     assert found["Folge 100: Jubiläum"]["guid"] == "https://media.sternwarte.example/100.mp3"
     assert found["Folge 102: Exoplaneten & Leben"]["tags"] == ["planets"]
@@ -188,6 +192,146 @@ def test_failing_source_is_isolated(three_kinds: Path, runner: CliRunner, upstre
     assert "unchanged" in result.output.splitlines()[2]
     assert "3 sources: 1 ok, 2 failed" in result.output
     assert episodes_json(runner, three_kinds, "sternwarte") == before
+
+
+#: The radio.net API's 103 episodes of the fixture show, newest first.
+RADIO_API = [
+    obj
+    for offset in (0, 50, 100)
+    for obj in json.loads((DATA / "radionet" / f"api_offset_{offset}.json").read_bytes())["episodes"]
+]
+
+
+def expected_description(text: str | None) -> str | None:
+    """The API's plain text as stored: a paragraph per line, the built-in boilerplate gone."""
+    lines = [line.strip() for line in (text or "").splitlines()]
+    kept = [line for line in lines if line and "reader-supported publication" not in line]
+    return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in kept) or None
+
+
+@pytest.fixture
+def radio(upstream: Upstream, write_config: Callable[[str], Path]) -> Callable[[str, int], Path]:
+    """A loopback radio.de: the show's page (a fixture) and its episode API; a config for it."""
+
+    def serve(page: str, api_status: int = 200) -> Path:
+        upstream.serve("/podcast/sternwarte", (DATA / "radionet" / page).read_bytes(), content_type="text/html",
+                       etag=True)  # fmt: skip
+
+        def api(request: Request) -> Reply:
+            if api_status != 200:
+                return Reply(b"<html>maintenance</html>", api_status, {"Content-Type": "text/html"})
+            if request.args.get("podcastIds") != "sternwarte":
+                return Reply(b"unknown podcast", 404)
+            offset, count = int(request.args["offset"]), int(request.args["count"])
+            page_ = {"totalCount": len(RADIO_API), "episodes": RADIO_API[offset : offset + count]}
+            return Reply(json.dumps(page_).encode(), 200, {"Content-Type": "application/json"})
+
+        upstream.route("/api/podcasts/episodes/by-podcast-ids", api)
+        return write_config(
+            f"""
+            fetch: {{retries: 1}}
+            shows:
+              sternwarte:
+                sources:
+                  - radionet: {upstream.url("/podcast/sternwarte")}
+                    api: {upstream.url("/api")}
+            """
+        )
+
+    return serve
+
+
+def source_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "feedtool.sources.common"]
+
+
+@pytest.mark.parametrize("page", ["next_data.html", "flight.html"], ids=["old-page", "new-page"])
+def test_radionet_acceptance(
+    page: str, radio: Callable[[str], Path], runner: CliRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12: every episode the API has, exactly as it has them, and the show's title."""
+    config = radio(page)
+    result = refresh(runner, config)
+    assert result.exit_code == 0, result.output
+    assert "new (103 new, 0 updated, 0 unchanged)" in result.output
+    assert "warning" not in result.output
+    assert source_warnings(caplog) == []
+    stored = {e["guid"]: e for e in episodes_json(runner, config, "sternwarte")}
+    assert len(stored) == len(RADIO_API) == 103
+    for obj in RADIO_API:
+        episode = stored[obj["url"].split("?")[0]]
+        assert episode["title"] == html.unescape(obj["title"])
+        assert episode["description"] == expected_description(obj["description"])
+        assert episode["duration"] == obj["duration"]
+        assert episode["published"] == datetime.fromtimestamp(obj["publishDate"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert episode["enclosure"]["url"] == obj["url"]
+        suffix_type = "audio/mp4" if obj["url"].split("?")[0].endswith(".m4a") else "audio/mpeg"
+        assert episode["enclosure"]["type"] == obj.get("contentFormat", suffix_type)
+    with Store(load(config).store, read_only=True) as store:
+        show = store.show("sternwarte")
+    assert show is not None
+    assert show.info.title == "Sternwarte"
+
+
+def test_radionet_page_without_data(
+    radio: Callable[[str], Path], runner: CliRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page radio.net no longer fills: every episode from the API, one warning, exit 0."""
+    config = radio("no_data.html")
+    result = refresh(runner, config)
+    assert result.exit_code == 0, result.output
+    assert "new (103 new, 0 updated, 0 unchanged); 1 warning" in result.output
+    (warning,) = source_warnings(caplog)
+    assert "could not read its episode list (no episode list in the page's flight data)" in warning
+    assert "its show details" in warning
+    assert len(episodes_json(runner, config, "sternwarte")) == 103
+    with Store(load(config).store, read_only=True) as store:
+        show = store.show("sternwarte")
+    assert show is not None
+    assert show.info.title == "Sternwarte"  # from the API's episodes
+
+
+def test_radionet_api_down(
+    radio: Callable[[str, int], Path], runner: CliRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The page's episodes, with a warning naming the API's failure; the API's later, once each."""
+    config = radio("flight.html", 503)
+    result = refresh(runner, config)
+    assert result.exit_code == 0, result.output
+    assert "new (3 new, 0 updated, 0 unchanged); 1 warning" in result.output
+    (warning,) = source_warnings(caplog)
+    assert warning.endswith(
+        "the episode API failed (HTTP 503 Service Unavailable (gave up after 1 tries)): "
+        "only the 3 episodes on the page were read"
+    )
+    found = episodes_json(runner, config, "sternwarte")
+    assert [e["title"] for e in found] == [
+        "Folge 103: Dunkle Materie",
+        "Folge 102: Exoplaneten & Leben",
+        "Folge 101: Neutronensterne",
+    ]
+    assert found[1]["description"] == "<p>$-Frage: Gibt es Leben da draußen? (Kurzfassung der Folge)</p>"
+    # The API is back and the page has changed: the same three episodes, now with the API's text.
+    config = radio("next_data.html")
+    result = refresh(runner, config)
+    assert result.exit_code == 0, result.output
+    assert "(100 new, 1 updated, 2 unchanged)" in result.output
+    found = episodes_json(runner, config, "sternwarte")
+    assert len(found) == 103
+    assert found[1]["description"] == "<p>Gibt es Leben da draußen?</p>"
+
+
+def test_radionet_guids_are_the_ones_stored_before(radio: Callable[[str], Path], runner: CliRunner) -> None:
+    """feedtool before issue 12 stored these GUIDs for the same API: an upgrade downloads nothing twice."""
+    before = json.loads((DATA / "radionet" / "guids_before.json").read_text())["guids"]
+    config = radio("flight.html")
+    assert refresh(runner, config).exit_code == 0
+    assert sorted(e["guid"] for e in episodes_json(runner, config, "sternwarte")) == sorted(before)
+    # The site moves from one page format to the other: nothing new.
+    config = radio("next_data.html")
+    result = refresh(runner, config)
+    assert result.exit_code == 0, result.output
+    assert "(0 new, 0 updated, 103 unchanged)" in result.output
 
 
 def test_refresh_of_named_shows_only(write_config: Callable[[str], Path], runner: CliRunner, tmp_path: Path) -> None:

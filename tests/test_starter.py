@@ -39,5 +39,9 @@ def test_starter_config_tells_what_to_replace() -> None:
 
 def test_kind_of_only_takes_radionet_hosts() -> None:
     assert kind_of("https://radio.fr/podcast/x") == "radionet"
+    assert kind_of("https://WWW.Radio.SE/podcast/x") == "radionet"
     assert kind_of("https://notradio.net/podcast/x") == "rss"
     assert kind_of("https://www.radio.net.evil.example/podcast/x") == "rss"
+    # Other sites named radio.<tld> are not radio.net's: the kind's own host list decides.
+    assert kind_of("https://www.radio.com/podcast/x") == "rss"
+    assert kind_of("https://radio.co.uk/podcast/x") == "rss"

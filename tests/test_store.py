@@ -526,6 +526,11 @@ def test_a_release_0_1_store_is_migrated_in_place_and_reads_back_the_same(tmp_pa
     assert refresh(expected_config).ok  # each source's status is now 'unchanged'
     with Store(expected_config.store, read_only=True) as fresh:
         expected = _contents(fresh, expected_config)
+    # Since issue 12 a radio.net episode's image is the show's logo (parentLogo*), which
+    # release 0.1 did not read; its unchanged page is not read again, so that stays out.
+    radio = expected["sternwarte"]
+    assert isinstance(radio, dict)
+    radio["episodes"] = [(replace(episode, image=None), tags) for episode, tags in radio["episodes"]]
 
     config = load(_examples(tmp_path / "old"))
     shutil.copy(RELEASE_0_1, config.store)

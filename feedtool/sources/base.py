@@ -30,6 +30,10 @@ class Source(Protocol):
 #: Completes a parsed listing, e.g. with the pages of an API that the first body names.
 Follow = Callable[[Listing, Source, Fetch, ParseContext], Listing]
 
+#: Reads a fetched body into the source's whole listing, for a kind whose listing is not
+#: "parse the body, then follow it" (e.g. episodes from an API first, the body the fallback).
+Reader = Callable[[bytes, ParseContext, Source, Fetch], Listing]
+
 
 @dataclass(frozen=True)
 class Option:
@@ -57,6 +61,8 @@ class Kind:
     sources, each field is taken from the highest-ranked source that has it (an RSS
     feed's exact ``itunes:duration`` beats a listing page's "9 mins."). ``check``
     returns what is wrong with a location (an http(s) URL or an absolute path), or None.
+    ``reader``, when given, replaces ``parse`` then ``follow`` in ``read``; ``parse``
+    still reads a body on its own.
     """
 
     key: str  # the name used in config.yaml
@@ -65,6 +71,7 @@ class Kind:
     options: tuple[Option, ...] = ()
     check: Callable[[str], str | None] = _any_location
     follow: Follow = _as_parsed
+    reader: Reader | None = None
 
     def option(self, name: str) -> Option | None:
         """The option of this kind with that name, if any."""
@@ -72,4 +79,6 @@ class Kind:
 
     def read(self, body: bytes, context: ParseContext, source: Source, fetch: Fetch) -> Listing:
         """Parse a fetched body and follow it (paging) into the source's whole listing."""
+        if self.reader is not None:
+            return self.reader(body, context, source, fetch)
         return self.follow(self.parse(body, context), source, fetch, context)
