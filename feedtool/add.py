@@ -51,10 +51,6 @@ MAX_ID = 64
 #: The id of a show whose title gives no letters or digits.
 FALLBACK_ID = "show"
 
-# radio.net and its sister sites, which share podcast ids.
-_RADIONET_HOSTS = frozenset(
-    f"{www}radio.{tld}" for www in ("", "www.") for tld in ("net", "de", "at", "fr", "it", "es", "pt", "pl", "dk", "se")
-)
 _APPLE_HOSTS = frozenset({"podcasts.apple.com", "itunes.apple.com"})
 _APPLE_ID = re.compile(r"/id(\d+)(?:/|$)")
 # The XML prolog before the root element: declaration, processing instructions, comments, DOCTYPE.
@@ -69,11 +65,6 @@ _LETTERS = str.maketrans(
 
 #: Finds the show's own RSS feed named in a radio.net page: (page, its URL) -> the feed's URL, or None.
 OwnFeed = Callable[[bytes, str], "str | None"]
-
-
-def no_own_feed(page: bytes, location: str) -> str | None:
-    """Names no feed: until radio.net's page decoding says where a page names one."""
-    return None  # radionet.feed_url once it lands
 
 
 @dataclass(frozen=True)
@@ -135,7 +126,7 @@ def discover(
     show_id: str = "new-show",
     lookup: str = APPLE_LOOKUP,
     radionet_api: str | None = None,
-    own_feed: OwnFeed = no_own_feed,
+    own_feed: OwnFeed = radionet.feed_url,
 ) -> Discovery:
     """Resolve a link into the sources of a show, each fetched and read as a refresh reads it.
 
@@ -146,7 +137,7 @@ def discover(
     reader = _Reader(retriever, show_id)
     if (urlsplit(url).hostname or "").lower() in _APPLE_HOSTS:
         return _from_apple(url, reader, lookup)
-    if _is_radionet_page(url):  # radionet.is_page_url once it lands
+    if radionet.is_page_url(url):
         return _from_radionet(url, reader, radionet_api, own_feed)
     return _from_link(url, reader)
 
@@ -244,10 +235,6 @@ def _from_radionet(url: str, reader: _Reader, api: str | None, own_feed: OwnFeed
             notes.extend(moved)
             how = "a radio.net page and the show's own feed it names"
     return Discovery(url, how, tuple(found), tuple(notes))
-
-
-def _is_radionet_page(url: str) -> bool:
-    return (urlsplit(url).hostname or "").lower() in _RADIONET_HOSTS and radionet.podcast_slug(url) is not None
 
 
 def apple_id(url: str) -> str | None:

@@ -140,6 +140,9 @@ class Listing:
     show: ShowInfo
     episodes: Sequence[Episode] = ()
     warnings: Sequence[str] = ()
+    #: False when a follow-up request (an API page) failed and episodes may be missing:
+    #: what was read is stored, and the next refresh reads the source again in full.
+    complete: bool = True
 
 
 @dataclass(frozen=True)

@@ -230,7 +230,13 @@ def refresh_source(
         context = ParseContext(show_id=show.id, location=response.url, strip=show.strip, charset=response.charset)
         # The kind parses the body and follows it (paging) through the same fetcher.
         listing = KINDS[source.kind].read(response.body, context, source, lambda url: fetcher.get(url).body)
-        meta = FetchMeta(response.etag, response.last_modified, digest, response.permanent_redirect)
+        # An incomplete listing keeps no validators: a 304 or the same bytes next time
+        # must not stand for the episodes this read missed.
+        meta = (
+            FetchMeta(response.etag, response.last_modified, digest, response.permanent_redirect)
+            if listing.complete
+            else FetchMeta(permanent_redirect=response.permanent_redirect)
+        )
         counts = store_listing(store, show, source, listing, meta)
     except (SourceError, StoreError) as exc:
         return _failed(store, show, source, str(exc), started)

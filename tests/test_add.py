@@ -233,26 +233,11 @@ def test_a_radionet_page_becomes_a_radionet_source(config: Path, upstream: Upstr
 def test_a_radionet_page_naming_the_shows_feed_gives_both_sources_in_one_show(
     config: Path, upstream: Upstream, proxied: dict[str, str]
 ) -> None:
+    # The fixture page names the show's feed in a <link rel="alternate">: radionet.feed_url finds it.
     upstream.serve(OWN_FEED, OWLS_FEED)
-    with_link: list[str] = []
-
-    def own_feed(page: bytes, location: str) -> str | None:
-        """Stands for radio.net's own decoding: the fixture names the feed in a <link>."""
-        with_link.append(location)
-        return next(iter(feed_links(page, location)), None)
-
-    fetcher = Fetcher(load(config).fetch)
-    try:
-        found = discover(RADIONET_PAGE, fetcher, radionet_api=RADIONET_API, own_feed=own_feed)
-    finally:
-        fetcher.close()
-    assert with_link == [RADIONET_PAGE]
-    assert found.how == "a radio.net page and the show's own feed it names"
-    assert found.sources == (NewSource("rss", OWN_FEED), NewSource("radionet", RADIONET_PAGE, {"api": RADIONET_API}))
-    assert [len(f.listing.episodes) for f in found.found] == [3, 3]
-    before = config.read_bytes()
-    addition = append_show(before.decode(), unique_id(found.title, {"quiet-lab", "quiet-lab-open"}), found.sources)
-    write_config(config, before, addition.text)
+    code, output = add(config, RADIONET_PAGE, "--radionet-api", RADIONET_API)
+    assert code == 0, output
+    assert "found Night Owls: a radio.net page and the show's own feed it names" in output
     assert appended(CONFIG, config.read_text(encoding="utf-8")) == (
         f"  night-owls:\n    sources:\n      - rss: {OWN_FEED}\n"
         f"      - radionet: {RADIONET_PAGE}\n        api: {RADIONET_API}\n"

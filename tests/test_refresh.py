@@ -321,6 +321,21 @@ def test_radionet_api_down(
     assert found[1]["description"] == "<p>Gibt es Leben da draußen?</p>"
 
 
+def test_radionet_api_back_while_the_page_is_unchanged(radio: Callable[[str, int], Path], runner: CliRunner) -> None:
+    """A read that missed the API keeps no validators: the same page (304) next time still
+    brings in the API's episodes (they waited for the page to change before)."""
+    config = radio("flight.html", 503)
+    result = refresh(runner, config)
+    assert "(3 new, 0 updated, 0 unchanged); 1 warning" in result.output
+    radio("flight.html")  # the API is back; the page answers as before
+    result = refresh(runner, config)
+    assert result.exit_code == 0, result.output
+    assert "(100 new, " in result.output
+    assert len(episodes_json(runner, config, "sternwarte")) == 103
+    result = refresh(runner, config)  # now complete: a 304 stands for everything again
+    assert "podcast/sternwarte: unchanged\n" in result.output
+
+
 def test_radionet_guids_are_the_ones_stored_before(radio: Callable[[str], Path], runner: CliRunner) -> None:
     """feedtool before issue 12 stored these GUIDs for the same API: an upgrade downloads nothing twice."""
     before = json.loads((DATA / "radionet" / "guids_before.json").read_text())["guids"]

@@ -167,6 +167,7 @@ def test_a_failing_api_leaves_the_pages_episodes_with_a_warning() -> None:
         "only the 3 episodes on the page were read",
     )
     assert listing.show.episode_count == 103
+    assert not listing.complete  # so refresh keeps no validators and reads it all next time
 
 
 def test_an_api_answering_nonsense_is_a_failing_api() -> None:
@@ -212,6 +213,8 @@ def test_a_failure_after_the_first_api_page_keeps_the_pages_before() -> None:
         "the episode API failed at offset 100 (HTTP 502 Bad Gateway (gave up after 3 tries)): "
         "only its first 100 were read",
     )
+    assert not listing.complete
+    assert read(page("flight.html"), context(), Source(), good).complete
 
 
 def test_paging_stops_at_an_empty_page() -> None:
@@ -221,13 +224,13 @@ def test_paging_stops_at_an_empty_page() -> None:
         asked.append(url)
         return b'{"episodes": []}' if "offset=50" in url else json.dumps({"episodes": API_EPISODES[:50]}).encode()
 
-    episodes, total, _ = page_api(fetch, API, "sternwarte", context())
+    episodes, total, _, _ = page_api(fetch, API, "sternwarte", context())
     assert (len(episodes), total, len(asked)) == (50, None, 2)
 
 
 def test_paging_stops_when_the_api_repeats_itself() -> None:
     ctx = context()
-    episodes, _, _ = page_api(lambda url: json.dumps({"episodes": API_EPISODES[:50]}).encode(), API, "x", ctx)
+    episodes, _, _, _ = page_api(lambda url: json.dumps({"episodes": API_EPISODES[:50]}).encode(), API, "x", ctx)
     assert len(episodes) == 50
     assert ctx.warnings == ["the episode API repeated itself at offset 50; stopped paging there"]
 
@@ -235,7 +238,7 @@ def test_paging_stops_when_the_api_repeats_itself() -> None:
 def test_paging_stops_after_max_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(radionet_module, "MAX_PAGES", 2)
     ctx = context()
-    episodes, total, _ = page_api(api_fetch(), API, "sternwarte", ctx)
+    episodes, total, _, _ = page_api(api_fetch(), API, "sternwarte", ctx)
     assert (len(episodes), total) == (100, 103)
     assert ctx.warnings == ["stopped paging after 2 pages of the episode API"]
 
@@ -249,7 +252,7 @@ def test_overlapping_pages_keep_each_episode_once() -> None:
         offset = int(url.rsplit("offset=", 1)[1])
         return json.dumps({"totalCount": 103, "episodes": next(calls)[offset : offset + 50]}).encode()
 
-    episodes, _, _ = page_api(fetch, API, "sternwarte", context())
+    episodes, _, _, _ = page_api(fetch, API, "sternwarte", context())
     assert [e.title for e in episodes] == [e["title"].replace("&amp;", "&") for e in API_EPISODES]
 
 

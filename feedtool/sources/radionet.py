@@ -32,7 +32,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 from feedtool.errors import FetchError, ParseError
@@ -152,7 +152,7 @@ def read(body: bytes, context: ParseContext, source: Source, fetch: Fetch) -> Li
     page = _read_page(body.decode("utf-8", errors="replace"), context.location)
     page_episodes, why_not = _page_episodes(page, context)
     try:
-        episodes, total, parent = page_api(fetch, api, slug, context)
+        episodes, total, parent, complete = page_api(fetch, api, slug, context)
     except (FetchError, ParseError) as exc:
         if not page_episodes:
             raise ParseError(f"no episodes: the episode API failed ({exc}), and the page has none ({why_not})") from exc
@@ -161,6 +161,7 @@ def read(body: bytes, context: ParseContext, source: Source, fetch: Fetch) -> Li
             show=_show(page, page_episodes, page.episodes or (), context),
             episodes=unique_by_guid(page_episodes, context),
             warnings=tuple(context.warnings),
+            complete=False,
         )
     missing = [f"its episode list ({why_not})"] if page_episodes is None else []
     if not page.has_show:
@@ -175,14 +176,21 @@ def read(body: bytes, context: ParseContext, source: Source, fetch: Fetch) -> Li
         show=replace(show, episode_count=total if total is not None else show.episode_count),
         episodes=episodes,
         warnings=tuple(context.warnings),
+        complete=complete,
     )
 
 
-def page_api(
-    fetch: Fetch, api: str, slug: str, context: ParseContext
-) -> tuple[list[Episode], int | None, Mapping[str, Any]]:
-    """Every episode the API pages hold, its total count, and its first episode object
-    (which names the show and its logos).
+class ApiEpisodes(NamedTuple):
+    """What the episode API's pages held."""
+
+    episodes: list[Episode]
+    total: int | None
+    first: Mapping[str, Any]  # the first episode object: it names the show and its logos
+    complete: bool  # False when a page after the first failed
+
+
+def page_api(fetch: Fetch, api: str, slug: str, context: ParseContext) -> ApiEpisodes:
+    """Every episode the API pages hold, its total count, and its first episode object.
 
     ``fetch`` returns the body of a URL (raising FetchError); paging stops at the total
     count, at an empty page, at a page with nothing new, or after MAX_PAGES pages. A
@@ -193,6 +201,7 @@ def page_api(
     first: Mapping[str, Any] = {}
     seen: set[str] = set()
     total: int | None = None
+    complete = True
     offset = 0
     for _ in range(MAX_PAGES):
         if total is not None and offset >= total:
@@ -203,6 +212,7 @@ def page_api(
             if not episodes:
                 raise
             context.warn(f"the episode API failed at offset {offset} ({exc}): only its first {offset} were read")
+            complete = False
             break
         first = first or next(iter(objects), {})
         total = page_total if page_total is not None else total
@@ -219,7 +229,7 @@ def page_api(
     else:
         if total is None or offset < total:
             context.warn(f"stopped paging after {MAX_PAGES} pages of the episode API")
-    return episodes, total, first
+    return ApiEpisodes(episodes, total, first, complete)
 
 
 def parse_api(data: bytes, context: ParseContext, offset: int = 0) -> tuple[list[Episode], int | None]:
