@@ -97,22 +97,12 @@ def _shell(broadcast: dict[str, Any], episodes: list[dict[str, Any]], hints: boo
     return flight_page(shell_flight(hints=hints))
 
 
-HINT_ROWS = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "feedtool's flight reader refuses a hint row without an id (':HL[...]\\n', as React's "
-        "emitHintChunk writes it: ':H' + code + json + '\\n'): 'flight data byte 0: expected a "
-        "row such as 1f:...', so the whole page is unread"
-    ),
-)
-
-
 def _kinds(*names: str) -> list[Any]:
     """Each new-format page kind with React's id-less hint rows (as real pages have them)
     and without them (to show what else works)."""
     params = []
     for name in names:
-        params.append(pytest.param(name, True, id=f"{name}-hint-rows", marks=HINT_ROWS))
+        params.append(pytest.param(name, True, id=f"{name}-hint-rows"))
         params.append(pytest.param(name, False, id=f"{name}-no-hint-rows"))
     return params
 
@@ -229,9 +219,7 @@ def test_a_shell_page_still_gives_every_episode_with_one_warning(
     _compare(_stored(runner, config), episodes)
 
 
-@pytest.mark.parametrize(
-    "hints", [pytest.param(True, id="hint-rows", marks=HINT_ROWS), pytest.param(False, id="no-hint-rows")]
-)
+@pytest.mark.parametrize("hints", [pytest.param(True, id="hint-rows"), pytest.param(False, id="no-hint-rows")])
 def test_with_the_api_down_the_new_page_gives_its_episodes_in_full(
     hints: bool,
     upstream: Upstream,

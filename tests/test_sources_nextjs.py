@@ -107,6 +107,12 @@ def test_text_rows_count_utf8_bytes_and_end_without_newline() -> None:
     assert decode_flight(payload).rows == {0: [text, "$1"]}
 
 
+def test_hint_rows_without_an_id_are_skipped() -> None:
+    """React before hints had ids wrote ':HL[...]' rows; Next 13.4-14 pages start with them."""
+    payload = b':HL["/_next/static/css/app.css","style"]\n0:{"a":"$1"}\n:HL["/font.woff2","font"]\n1:"b"\n'
+    assert decode_flight(payload).rows == {0: {"a": "b"}, 1: "b"}
+
+
 @pytest.mark.parametrize(
     ("payload", "message"),
     [

@@ -11,7 +11,8 @@ sequence of rows ``<hex id>:<payload>`` (React's ReactFlightClient):
   newline after it; React moves strings of 1,024 characters or more into one;
 - ``<id>:<JSON>`` then a newline: a model row;
 - ``<id>:<capital letter>...`` then a newline (an import, a hint, an error, ...), or a
-  binary row with a length like a text row: not data, skipped.
+  binary row with a length like a text row: not data, skipped; so are the hint rows
+  that older React writes without an id (``:HL[...]``).
 
 In a model row a string that starts with ``$`` is special: ``"$<hex id>"`` refers to
 another row's value (newer React may add ``:key:key`` to go into it), ``"$$..."`` is a
@@ -228,6 +229,10 @@ def _split(payload: bytes) -> _Rows:
             at += 1
             continue
         colon = payload.find(b":", at, at + 17)
+        if colon == at:  # a row without an id: React's hints (":HL[...]") before hints had ids
+            newline = payload.find(b"\n", at)
+            at = end if newline < 0 else newline + 1
+            continue
         if colon < 0 or not _ROW_ID.fullmatch(payload, at, colon):
             raise ParseError(f"flight data byte {at}: expected a row such as 1f:..., got {payload[at : at + 24]!r}")
         row_id = int(payload[at:colon], 16)
