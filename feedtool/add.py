@@ -24,7 +24,6 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -38,14 +37,12 @@ from feedtool.errors import ConfigEditError, DiscoveryError, FetchError, ParseEr
 from feedtool.fetch import Response, Retriever
 from feedtool.model import Episode, Listing
 from feedtool.sources import KINDS, ParseContext, radionet
-from feedtool.sources.common import resolve_url
+from feedtool.sources.common import feed_links, resolve_url
 
 #: Apple's public lookup API; ``feedtool add --apple-lookup`` (or $FEEDTOOL_APPLE_LOOKUP) points elsewhere.
 APPLE_LOOKUP = "https://itunes.apple.com/lookup"
 #: The root elements of the feeds feedtool reads: RSS 2.0, Atom, RSS 1.0 (rdf:RDF).
 FEED_ROOTS = frozenset({"rss", "feed", "rdf"})
-#: ``<link rel="alternate">`` types of feeds, in order of preference.
-FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 #: Show ids are at most this long (feedtool.config's id rule).
 MAX_ID = 64
 #: The id of a show whose title gives no letters or digits.
@@ -322,42 +319,6 @@ def describe(body: bytes) -> str:
     if body.lstrip()[:1] in (b"{", b"["):
         return "JSON"
     return f"it starts with {body.lstrip()[:40]!r}"
-
-
-def feed_links(page: bytes, location: str) -> list[str]:
-    """The feeds an HTML page names in ``<link rel="alternate">``, RSS before Atom,
-    each in document order, resolved against the page's ``<base href>`` or URL.
-
-    >>> feed_links(b'<base href="/a/"><link rel="alternate" type="application/atom+xml" href="x.atom">'
-    ...            b'<link rel="Alternate" type="application/rss+xml; charset=utf-8" href="x.rss">', "https://s.example/p")
-    ['https://s.example/a/x.rss', 'https://s.example/a/x.atom']
-    """
-    finder = _LinkFinder()
-    finder.feed(page.decode("utf-8", errors="replace"))
-    finder.close()
-    base = resolve_url(location, finder.base) or location
-    ranked = sorted(finder.links, key=lambda link: FEED_TYPES.index(link[0]))
-    found = [resolve_url(base, href) for _, href in ranked]
-    return list(dict.fromkeys(url for url in found if url))
-
-
-class _LinkFinder(HTMLParser):
-    """Collects ``<base href>`` and feed ``<link rel="alternate">`` elements."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.links: list[tuple[str, str]] = []  # (type, href)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        href = values.get("href", "").strip()
-        if tag == "base" and self.base is None and href:
-            self.base = href  # the first <base href> counts, as in HTML
-        elif tag == "link" and href and "alternate" in values.get("rel", "").lower().split():
-            kind = values.get("type", "").split(";")[0].strip().lower()
-            if kind in FEED_TYPES:
-                self.links.append((kind, href))
 
 
 # --- the id ------------------------------------------------------------------------

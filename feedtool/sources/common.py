@@ -6,6 +6,7 @@ import logging
 import mimetypes
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 
 #: A hostile feed can carry a warning per item; a source reports at most this many.
 MAX_WARNINGS = 50
+#: ``<link rel="alternate">`` types of feeds, in order of preference.
+FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,39 @@ def guess_type(declared: str | None, url: str) -> str | None:
         return value
     guessed, _ = mimetypes.guess_type(urlsplit(url).path, strict=False)
     return guessed
+
+
+def feed_links(page: bytes, location: str) -> list[str]:
+    """The feeds an HTML page names in ``<link rel="alternate">``, RSS before Atom,
+    each in document order, resolved against the page's ``<base href>`` or URL.
+
+    >>> feed_links(b'<base href="/a/"><link rel="alternate" type="application/atom+xml" href="x.atom">'
+    ...            b'<link rel="Alternate" type="application/rss+xml; charset=utf-8" href="x.rss">', "https://s.example/p")
+    ['https://s.example/a/x.rss', 'https://s.example/a/x.atom']
+    """
+    finder = _LinkFinder()
+    finder.feed(page.decode("utf-8", errors="replace"))
+    finder.close()
+    base = resolve_url(location, finder.base) or location
+    ranked = sorted(finder.links, key=lambda link: FEED_TYPES.index(link[0]))
+    found = [resolve_url(base, href) for _, href in ranked]
+    return list(dict.fromkeys(url for url in found if url))
+
+
+class _LinkFinder(HTMLParser):
+    """Collects ``<base href>`` and feed ``<link rel="alternate">`` elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.links: list[tuple[str, str]] = []  # (type, href)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        href = values.get("href", "").strip()
+        if tag == "base" and self.base is None and href:
+            self.base = href  # the first <base href> counts, as in HTML
+        elif tag == "link" and href and "alternate" in values.get("rel", "").lower().split():
+            kind = values.get("type", "").split(";")[0].strip().lower()
+            if kind in FEED_TYPES:
+                self.links.append((kind, href))

@@ -27,7 +27,6 @@ page, ``/podcast/<id>``; the id is the same on every sister site and in the API)
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -42,7 +41,7 @@ from feedtool.normalize.identity import derive_guid
 from feedtool.normalize.text import clean_description, clean_text
 from feedtool.sources import nextjs
 from feedtool.sources.base import Fetch, Kind, Option, Source
-from feedtool.sources.common import ParseContext, guess_type, resolve_url, unique_by_guid
+from feedtool.sources.common import ParseContext, feed_links, guess_type, resolve_url, unique_by_guid
 
 DEFAULT_API = "https://prod.radio-api.net"
 PAGE_SIZE = 50
@@ -63,9 +62,6 @@ _LOGOS = tuple(f"logo{size}" for size in _SIZES)
 _FEED_KEYS = ("feedUrl", "rssUrl", "rssFeedUrl", "rssFeed", "feed", "rss", "webFeed")
 
 _SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
-_LINK = re.compile(r"<link\b([^>]*)>", re.IGNORECASE)
-_ATTRIBUTE = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 
 
 @dataclass(frozen=True)
@@ -116,14 +112,9 @@ def feed_url(page: bytes, location: str) -> str | None:
             url = resolve_url(location, value) if isinstance(value, str) else None
             if url:
                 return url
-    for tag in _LINK.finditer(text):
-        attributes = _attributes(tag.group(1))
-        if "alternate" in attributes.get("rel", "").lower().split() and (
-            attributes.get("type", "").lower().strip() in _FEED_TYPES
-        ):
-            url = resolve_url(location, attributes.get("href"))
-            if url:
-                return url
+    links = feed_links(page, location)
+    if links:
+        return links[0]
     return None
 
 
@@ -503,13 +494,6 @@ def _image(series: Mapping[str, Any]) -> str | None:
     if isinstance(image, dict):
         image = image.get("url")
     return image if isinstance(image, str) else None
-
-
-def _attributes(text: str) -> dict[str, str]:
-    return {
-        match.group(1).lower(): html.unescape(next(v for v in match.group(2, 3, 4) if v is not None))
-        for match in _ATTRIBUTE.finditer(text)
-    }
 
 
 KIND = Kind(
