@@ -26,6 +26,7 @@ from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, check_tags, combine, 
 from feedtool.model import is_empty
 from feedtool.normalize.dates import format_iso
 from feedtool.normalize.durations import format_clock
+from feedtool.redact import MaskingFormatter, mask_text, operator_location
 
 if TYPE_CHECKING:
     from feedtool.refresh import SourceResult
@@ -79,7 +80,10 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
         feedtool --config config.yaml serve
     """
     level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    # Log lines name URLs (a retry, urllib3's debug lines): masked as the CLI shows them.
+    handler = logging.StreamHandler()
+    handler.setFormatter(MaskingFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=max(level, logging.DEBUG), handlers=[handler])
     ctx.obj = State(config_path)
 
 
@@ -426,7 +430,7 @@ def add(
         when = f"{latest.published:%Y-%m-%d} " if latest is not None and latest.published else ""
         about = f", newest {when}{latest.title!r}" if latest is not None else ""
         count = f"{len(episodes)} episode{'s' * (len(episodes) != 1)}"
-        click.echo(f"  {item.source.kind} {item.source.location}: {count}{about}")
+        click.echo(f"  {item.source.kind} {operator_location(item.source.location)}: {count}{about}")
     for note in found.notes:
         click.echo(f"note: {note}")
     try:
@@ -462,7 +466,7 @@ def check(state: State, /) -> None:
     config = state.config
     click.echo(f"{config.path}: ok; store {config.store}")
     for name, show in config.shows.items():
-        sources = ", ".join(f"{s.kind} {s.location}" for s in show.sources)
+        sources = ", ".join(f"{s.kind} {operator_location(s.location)}" for s in show.sources)
         tags = ", ".join(rule.name for rule in show.tags) or "none"
         click.echo(f"show {name}: {len(show.sources)} source{'s' * (len(show.sources) != 1)} ({sources}); tags: {tags}")
     for name, feed in config.feeds.items():
@@ -491,7 +495,7 @@ def lint_command(feed: str) -> None:
     try:
         body = fetcher.get(feed).body
     except FeedtoolError as exc:
-        raise click.ClickException(f"{feed}: {exc}") from exc
+        raise click.ClickException(f"{operator_location(feed)}: {mask_text(str(exc))}") from exc
     finally:
         fetcher.close()
     problems = lint(body)
@@ -499,6 +503,7 @@ def lint_command(feed: str) -> None:
         click.echo(str(problem))
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    click.echo(f"{feed}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+    counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    click.echo(f"{operator_location(feed)}: {counts}")
     if errors:
         sys.exit(1)

@@ -4,6 +4,14 @@ The whole file is checked before anything runs, and all problems are reported at
 once, e.g. ``shows.interconnects.sources[1]: unknown source kind 'rsss'``. A source
 is checked by its kind (``feedtool.sources.KINDS``): which options it takes, their
 defaults, and what a location of that kind must look like.
+
+Secrets stay out of the file: ``${NAME}`` in any string value reads the environment
+variable NAME (``$$`` is a literal ``$``; any other ``$`` stays as written, so a
+regex's ``foo$`` keeps working), and any key ``k`` may be written ``k_file: path``
+to read its value from a file (systemd credentials, Docker secrets). Both are
+expanded in one walk over the YAML tree (``_Expander``) before anything is
+validated; the values they produced, and every password and header value, are
+secrets that ``feedtool.redact`` masks wherever they would be shown.
 """
 
 from __future__ import annotations
@@ -23,10 +31,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from feedtool import redact
 from feedtool.errors import ConfigError, FeedtoolError, FilterError, PatternError
 from feedtool.filters import PARAMS as _FILTER_KEYS
 from feedtool.filters import REGEX_PARAMS, Filter, check_tags, parse_filter
-from feedtool.model import TAG_FIELDS, Matcher, Rules, ShowInfo, TagRule
+from feedtool.model import TAG_FIELDS, Credentials, Matcher, Rules, ShowInfo, TagRule
 from feedtool.patterns import Rule, RuleBudget, compile_rule
 from feedtool.sources import KINDS, Kind
 
@@ -49,6 +58,17 @@ _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _SHOW_INFO_KEYS = ("description", "link", "language", "image", "author", "categories", "explicit")
 _SIZE = re.compile(r"(\d{1,15})\s*(b|kb|mb|gb)?", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+#: ${NAME} (an environment variable) or $$ (a literal $); any other $ is left as written.
+_REFERENCE = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+#: Keys beside a source's kind that carry what it sends upstream.
+_CREDENTIAL_KEYS = ("username", "password", "headers")
+#: An HTTP header name (RFC 9110's token).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: Headers a source may not set: requests computes them, or they are hop-by-hop.
+_REFUSED_HEADERS = frozenset(
+    {"host", "content-length", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
+     "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,6 +79,8 @@ class SourceConfig:
     location: str  # an http(s) URL, or an absolute local path
     #: The options the kind takes (defaults filled in), e.g. radionet's {"api": URL}.
     options: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: Basic auth and headers, sent only to the location's own origin; never in a repr.
+    credentials: Credentials | None = field(default=None, hash=False, compare=False, repr=False)
 
     @property
     def is_url(self) -> bool:
@@ -142,6 +164,8 @@ class Config:
     base_url: str | None = None
     fetch: FetchConfig = field(default_factory=FetchConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    #: Every value from ${VAR} or a *_file, every password and header value: masked when shown.
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
 
     def feed_names(self) -> list[str]:
         """Every name served under /feeds/: each show, then each named feed."""
@@ -192,11 +216,90 @@ def parse(text: str, path: Path) -> Config:
         raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from exc
     except _DuplicateKey as exc:
         raise ConfigError(str(path), [str(exc)]) from exc
+    expander = _Expander(problems, path.parent.resolve())
+    data = expander.walk(data, "")
     reader = _Reader(problems, path.parent.resolve())
     config = reader.config(data, path)
+    secrets = frozenset(expander.secrets | reader.secrets)
+    redact.remember(secrets)
     if problems or config is None:
-        raise ConfigError(str(path), problems or ["empty config"])
-    return replace(config, digest=hashlib.sha256(text.encode()).hexdigest()[:16])
+        # A message may quote a value that came from a secret (a bad URL with a token).
+        raise ConfigError(str(path), [redact.mask_known(p) for p in problems] or ["empty config"])
+    # What the environment and files gave is part of the config: feeds rendered from it change with it.
+    digest = hashlib.sha256(text.encode() + json.dumps(data, sort_keys=True, default=str).encode())
+    return replace(config, digest=digest.hexdigest()[:16], secrets=secrets)
+
+
+class _Expander:
+    """Expands ${NAME} and *_file keys in the YAML tree, recording the values as secrets."""
+
+    def __init__(self, problems: list[str], base: Path) -> None:
+        self.problems = problems
+        self.base = base
+        self.secrets: set[str] = set()
+        #: The key paths whose values came from the environment or a file.
+        self.paths: set[str] = set()
+
+    def walk(self, value: Any, where: str) -> Any:
+        """The value with every reference expanded (a new tree; the input is not changed)."""
+        if isinstance(value, str):
+            return self.expand(value, where)
+        if isinstance(value, list):
+            return [self.walk(item, f"{where}[{index}]") for index, item in enumerate(value)]
+        if not isinstance(value, dict):
+            return value
+        result: dict[Any, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, str) and key.endswith("_file") and len(key) > len("_file"):
+                target = key[: -len("_file")]
+                here = _join(where, target)
+                if target in value:
+                    self.problems.append(f"{here}: give {target} or {key}, not both")
+                    continue
+                content = self.read(item, _join(where, key))
+                if content is not None:
+                    result[target] = content
+                    self.paths.add(here)
+            else:
+                result[key] = self.walk(item, _join(where, str(key)))
+        return result
+
+    def expand(self, text: str, where: str) -> str:
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name is None:
+                return "$"
+            found = os.environ.get(name)
+            if found is None:
+                self.problems.append(f"{where}: environment variable {name} is not set")
+                return ""
+            self.paths.add(where)
+            if found:
+                self.secrets.add(found)
+            return found
+
+        return _REFERENCE.sub(substitute, text) if "$" in text else text
+
+    def read(self, value: Any, where: str) -> str | None:
+        """A *_file key's content, one trailing line break stripped (what `echo x >file` adds)."""
+        if not isinstance(value, str) or not value.strip():
+            self.problems.append(f"{where}: expected the path of a file, got {_kind(value)}")
+            return None
+        path = self.base / self.expand(value.strip(), where)
+        try:
+            content = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            self.problems.append(f"{where}: cannot read {path}: {reason}")
+            return None
+        content = content.removesuffix("\n").removesuffix("\r")
+        if content:
+            self.secrets.add(content)
+        return content
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
 
 
 class _DuplicateKey(Exception):
@@ -236,6 +339,8 @@ class _Reader:
         self.problems = problems
         self.base = base
         self.regex_timeout = ServerConfig.regex_timeout
+        #: Passwords and header values: masked wherever they would be shown.
+        self.secrets: set[str] = set()
         #: Named feeds' filters whose tags are checked once the store's path is known.
         self.tag_checks: list[tuple[str, ShowConfig, Filter]] = []
 
@@ -503,7 +608,7 @@ class _Reader:
             for option in each.options:
                 owners.setdefault(option.name, []).append(each.key)
         for key in data:
-            if key not in KINDS and key not in owners:
+            if key not in KINDS and key not in owners and key not in _CREDENTIAL_KEYS:
                 self.problem(where, f"unknown source kind {key!r} (expected one of: {', '.join(KINDS)})")
         if len(named) != 1:
             if len(named) > 1:
@@ -512,13 +617,74 @@ class _Reader:
         kind = KINDS[named[0]]
         location = self.location(data[kind.key], f"{where}.{kind.key}")
         options = self.options(kind, data, owners, where)
+        credentials = self.credentials(data, where, location)
         if location is None:
             return None
         problem = kind.check(location)
         if problem is not None:
             self.problem(f"{where}.{kind.key}", problem)
             return None
-        return SourceConfig(kind=kind.key, location=location, options=options)
+        return SourceConfig(kind=kind.key, location=location, options=options, credentials=credentials)
+
+    def credentials(self, data: dict[str, Any], where: str, location: str | None) -> Credentials | None:
+        """A source's username, password and headers, checked; None when it has none."""
+        given = [key for key in _CREDENTIAL_KEYS if key in data]
+        if not given:
+            return None
+        username = self.secret(data.get("username"), f"{where}.username") if "username" in data else None
+        password = self.secret(data.get("password"), f"{where}.password") if "password" in data else None
+        if ("username" in data) != ("password" in data):
+            missing = "password" if "username" in data else "username"
+            self.problem(f"{where}.{missing}", "missing: basic auth takes both a username and a password")
+        if username is not None and ":" in username:
+            self.problem(f"{where}.username", "a basic auth username cannot contain ':'")
+        if password is not None:
+            self.secrets.add(password)
+        headers = self.headers(data["headers"], f"{where}.headers") if "headers" in data else ()
+        if username is not None and any(name.lower() == "authorization" for name, _ in headers):
+            self.problem(f"{where}.headers", "an Authorization header and a username/password: give one of them")
+        if location is None:
+            return None
+        if not location.startswith(("http://", "https://")):
+            self.problem(f"{where}.{given[0]}", "only a source read over HTTP takes credentials, not a local file")
+            return None
+        if username is None or password is None:
+            username = password = None
+        return Credentials(redact.origin(location), username, password, headers)
+
+    def secret(self, value: Any, where: str) -> str | None:
+        """A credential: a string without line breaks (it goes into a header); never echoed."""
+        if not isinstance(value, str) or not value:
+            self.problem(where, f"expected a non-empty string, got {_kind(value)}")
+            return None
+        if any(char in value for char in "\r\n\x00"):
+            self.problem(where, "contains a line break or NUL, which no HTTP header can carry")
+            return None
+        return value
+
+    def headers(self, value: Any, where: str) -> tuple[tuple[str, str], ...]:
+        if not isinstance(value, dict) or not value:
+            self.problem(where, f"expected a mapping of header names to values, got {_kind(value)}")
+            return ()
+        headers = []
+        seen: set[str] = set()
+        for name, text in value.items():
+            here = f"{where}.{name}"
+            if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+                self.problem(here, f"bad header name {name!r}")
+                continue
+            if name.lower() in _REFUSED_HEADERS:
+                self.problem(here, "feedtool sets this header itself; a source cannot")
+                continue
+            if name.lower() in seen:
+                self.problem(here, "duplicate header (names are case-insensitive)")
+                continue
+            seen.add(name.lower())
+            checked = self.secret(text, here)
+            if checked is not None:
+                self.secrets.add(checked)
+                headers.append((name, checked))
+        return tuple(headers)
 
     def options(self, kind: Kind, data: dict[str, Any], owners: dict[str, list[str]], where: str) -> dict[str, str]:
         """The options a source of this kind takes, checked, defaults filled in."""
@@ -545,6 +711,8 @@ class _Reader:
         if text is None:
             return None
         if "://" in text:
+            # A token in the URL (Substack, Patreon) is a secret like a password.
+            self.secrets.update(redact.url_secrets(text))
             return self.url(text, where)
         path = (self.base / text).resolve()
         if _HOST_PORT.match(text) or (_HOST_PATH.match(text) and not path.exists()):

@@ -7,10 +7,15 @@ source (retries and waits included), at most 5 redirects, and a size limit count
 on the decompressed body while it streams, so a huge or gzip-bomb body is never
 held whole. A request still running at its deadline has its connection cut, and its
 host stays held until it has really ended.
+
+Credentials (basic auth, headers) go only to the origin of the source they belong
+to: not to an API page on another host, and not across a redirect to another origin
+(requests itself drops only Authorization there, and keeps custom headers).
 """
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import logging
@@ -34,6 +39,8 @@ import urllib3.connection
 from feedtool import HOMEPAGE, __version__
 from feedtool.config import FetchConfig
 from feedtool.errors import FetchError
+from feedtool.model import Credentials
+from feedtool.redact import mask_text, operator_location, origin
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +180,28 @@ class _Adapter(requests.adapters.HTTPAdapter):
         return manager
 
 
+class _Session(requests.Session):
+    """A session that, following a redirect, sends a source's credentials only to its origin."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+        credentials: Credentials | None = getattr(_current, "credentials", None)
+        if credentials is not None:
+            url = prepared_request.url or ""
+            for name, _ in _credential_headers(credentials):
+                prepared_request.headers.pop(name, None)
+            if origin(url) == credentials.origin:
+                prepared_request.headers.update(_credential_headers(credentials))
+
+
+def _credential_headers(credentials: Credentials) -> list[tuple[str, str]]:
+    headers = list(credentials.headers)
+    if credentials.username is not None and credentials.password is not None:
+        pair = f"{credentials.username}:{credentials.password}".encode()
+        headers.append(("Authorization", "Basic " + base64.b64encode(pair).decode("ascii")))
+    return headers
+
+
 class _Retry(Exception):
     """An attempt failed in a way worth trying again (after ``wait`` seconds, if set)."""
 
@@ -184,7 +213,14 @@ class _Retry(Exception):
 class Retriever(Protocol):
     """What fetches a source listing: HTTP(S) URLs and local files (``Fetcher`` is one)."""
 
-    def get(self, location: str, *, etag: str | None = None, last_modified: str | None = None) -> Response: ...
+    def get(
+        self,
+        location: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        credentials: Credentials | None = None,
+    ) -> Response: ...
 
     def close(self) -> None: ...
 
@@ -195,7 +231,7 @@ class Fetcher:
     def __init__(self, config: FetchConfig, limiter: HostLimiter | None = None) -> None:
         self.config = config
         self.limiter = limiter or HostLimiter()
-        self.session = requests.Session()
+        self.session = _Session()
         self.session.max_redirects = MAX_REDIRECTS
         for prefix in ("http://", "https://"):
             self.session.mount(prefix, _Adapter())
@@ -204,8 +240,16 @@ class Fetcher:
     def close(self) -> None:
         self.session.close()
 
-    def get(self, location: str, *, etag: str | None = None, last_modified: str | None = None) -> Response:
-        """Fetch a URL (conditionally, when etag or last_modified are given) or read a file."""
+    def get(
+        self,
+        location: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        credentials: Credentials | None = None,
+    ) -> Response:
+        """Fetch a URL (conditionally, when etag or last_modified are given) or read a file;
+        credentials go only to their own origin, also across redirects."""
         if not location.startswith(("http://", "https://")):
             return self._read_file(location)
         # The deadline counts from the first request, not from the wait for the host:
@@ -216,6 +260,10 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        if credentials is not None and origin(location) != credentials.origin:
+            credentials = None  # e.g. an API page on another host: it gets none of the source's secrets
+        if credentials is not None:
+            headers.update(_credential_headers(credentials))
         attempt = 0
         while True:
             attempt += 1
@@ -223,7 +271,7 @@ class Fetcher:
                 release = self.limiter.acquire(location, self.config.deadline * HOST_QUEUE)
                 if deadline is None:
                     deadline = time.monotonic() + self.config.deadline
-                return self._attempt(location, headers, deadline, release)
+                return self._attempt(location, headers, deadline, release, credentials)
             except _Retry as problem:
                 assert deadline is not None
                 remaining = deadline - time.monotonic()
@@ -232,10 +280,17 @@ class Fetcher:
                 wait = problem.wait if problem.wait is not None else _backoff(attempt)
                 if wait > remaining:
                     raise FetchError(f"{problem}; a retry in {wait:.0f} s would pass the deadline") from None
-                log.info("%s: %s; retrying in %.1f s", location, problem, wait)
+                log.info("%s: %s; retrying in %.1f s", operator_location(location), problem, wait)
                 time.sleep(wait)
 
-    def _attempt(self, url: str, headers: dict[str, str], deadline: float, release: Callable[[], None]) -> Response:
+    def _attempt(
+        self,
+        url: str,
+        headers: dict[str, str],
+        deadline: float,
+        release: Callable[[], None],
+        credentials: Credentials | None = None,
+    ) -> Response:
         """One request, run in a helper thread so the deadline holds even while
         a server trickles its headers one byte at a time.
 
@@ -250,9 +305,9 @@ class Fetcher:
                 raise FetchError(f"no answer within the deadline of {self.config.deadline:g} s")
             worker = threading.Thread(
                 target=self._run,
-                args=(url, headers, deadline, connections, release, outcome),
+                args=(url, headers, deadline, connections, release, outcome, credentials),
                 daemon=True,
-                name=f"fetch {url}",
+                name=f"fetch {operator_location(url)}",
             )
             worker.start()
         except BaseException:
@@ -275,17 +330,20 @@ class Fetcher:
         connections: _Connections,
         release: Callable[[], None],
         outcome: list[Any],
+        credentials: Credentials | None = None,
     ) -> None:
         _current.attempt = connections
+        _current.credentials = credentials  # read by _Session.rebuild_auth on a redirect
         try:
-            outcome.append(self._request(url, headers, deadline))
+            outcome.append(self._request(url, headers, deadline, sent=bool(credentials)))
         except BaseException as exc:  # handed to the waiting thread, which raises it
             outcome.append(exc)
         finally:
             _current.attempt = None
+            _current.credentials = None
             release()
 
-    def _request(self, url: str, headers: dict[str, str], deadline: float) -> Response:
+    def _request(self, url: str, headers: dict[str, str], deadline: float, *, sent: bool = False) -> Response:
         remaining = max(deadline - time.monotonic(), 0.01)
         timeout = (min(self.config.connect_timeout, remaining), min(self.config.read_timeout, remaining))
         try:
@@ -306,6 +364,9 @@ class Fetcher:
             if response.status_code in (429, 503) or response.status_code >= 500:
                 wait = _retry_after(response.headers.get("Retry-After"), self.config.retry_after_cap)
                 raise _Retry(f"HTTP {response.status_code} {response.reason}", wait)
+            if response.status_code in (401, 403):
+                hint = "check its username/password or headers" if sent else "it may need credentials"
+                raise FetchError(f"HTTP {response.status_code} {response.reason}: {hint}")
             if response.status_code >= 400:
                 raise FetchError(f"HTTP {response.status_code} {response.reason}")
             if response.status_code != 200:
@@ -354,7 +415,7 @@ class Fetcher:
             with Path(path).open("rb") as handle:
                 body = handle.read(self.config.max_bytes + 1)
         except OSError as exc:
-            raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            raise FetchError(f"cannot read {operator_location(path)}: {exc.strerror or exc}") from exc
         if len(body) > self.config.max_bytes:
             raise FetchError(f"the file is larger than the limit of {self.config.max_bytes:,} bytes")
         return Response(200, body, path, digest=hashlib.sha256(body).hexdigest())
@@ -402,4 +463,5 @@ def _reason(exc: BaseException) -> str:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     text = str(exc)
-    return text.split(": ", 1)[-1] if text.startswith("<") else text
+    # requests' messages quote the URL with its query ("Max retries exceeded with url: /feed?token=...").
+    return mask_text(text.split(": ", 1)[-1] if text.startswith("<") else text)

@@ -223,3 +223,21 @@ class Rules:
 
     tags: tuple[TagRule, ...] = ()
     strip: tuple[Matcher, ...] = ()
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """What a source sends to its own origin (scheme://host:port) and nowhere else:
+    HTTP basic auth and extra headers. Its repr names no secret."""
+
+    origin: str
+    username: str | None = None
+    password: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __repr__(self) -> str:
+        names = ", ".join(name for name, _ in self.headers)
+        basic = "basic auth, " if self.username is not None else ""
+        return f"Credentials({self.origin}: {basic}headers [{names}])"
+
+    __str__ = __repr__

@@ -23,6 +23,7 @@ from feedtool.config import Config, FeedConfig
 from feedtool.filters import Filter, combine
 from feedtool.model import Show, ShowInfo, SourceState, StoredEpisode, is_empty
 from feedtool.normalize.text import html_to_text, xml_safe
+from feedtool.redact import public_name, public_text
 from feedtool.render import FeedDocument, Renderer, atom, html, jsonfeed, opml, podcast_guid, rss
 
 FORMATS: dict[str, tuple[Renderer, str]] = {
@@ -240,6 +241,7 @@ class Publisher:
             else {}
         )
         states = {(s.kind, s.location): s for s in self.store.source_states(show_id)}
+        locations = [s.location for show in self.config.shows.values() for s in show.sources]
         return html.ShowSection(
             id=show_id,
             feed=feed,
@@ -254,7 +256,7 @@ class Publisher:
             if self.config.server.latest
             else [],
             sources=[
-                states.get((s.kind, s.location), SourceState(show_id, s.kind, s.location))
+                _public_state(states.get((s.kind, s.location), SourceState(show_id, s.kind, s.location)), locations)
                 for s in self.config.shows[show_id].sources
             ],
             named=[
@@ -296,3 +298,18 @@ class Publisher:
 
     def _urls(self, base_url: str, name: str) -> dict[str, str]:
         return {fmt: feed_url(base_url, name, fmt) for fmt in FORMATS}
+
+
+def _public_state(state: SourceState, locations: list[str]) -> SourceState:
+    """A source's state as the index page shows it: host only, no path, query or secret (issue 14)."""
+
+    def public(text: str | None) -> str | None:
+        return None if text is None else public_text(text, locations)
+
+    return replace(
+        state,
+        location=public_name(state.location),
+        error=public(state.error),
+        permanent_redirect=public(state.permanent_redirect),
+        new_feed_url=public(state.new_feed_url),
+    )

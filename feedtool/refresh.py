@@ -26,9 +26,10 @@ from typing import Literal, Protocol
 
 from feedtool.config import Config, ShowConfig, SourceConfig
 from feedtool.errors import LockedError, SourceError, StoreError
-from feedtool.fetch import Fetcher, Retriever
+from feedtool.fetch import Fetcher, Response, Retriever
 from feedtool.model import Listing, SourceState
 from feedtool.patterns import RuleBudget
+from feedtool.redact import mask_text, operator_location
 from feedtool.sources import KINDS, ParseContext
 from feedtool.store import Store
 from feedtool.update import Counts, FetchMeta, Plan, Row, ShowState, plan_listing, plan_retag
@@ -75,10 +76,10 @@ class SourceResult:
     seconds: float = 0.0
 
     def describe(self) -> str:
-        """One line for people and logs."""
-        where = f"{self.show_id} {self.source.kind} {self.source.location}"
+        """One line for the operator and logs: the location without its secrets."""
+        where = f"{self.show_id} {self.source.kind} {operator_location(self.source.location)}"
         if self.status == "failed":
-            return f"{where}: failed: {self.error}"
+            return f"{where}: failed: {mask_text(self.error or '')}"
         c = self.counts
         text = f"{where}: {self.status}"
         if c.new or c.updated or c.unchanged:
@@ -86,7 +87,7 @@ class SourceResult:
         if self.warnings:
             text += f"; {len(self.warnings)} warning{'s' if len(self.warnings) > 1 else ''}"
         if self.moved_to:
-            text += f"; moved to {self.moved_to}: update config.yaml"
+            text += f"; moved to {operator_location(self.moved_to)}: update config.yaml"
         return text
 
 
@@ -217,6 +218,7 @@ def refresh_source(
             source.location,
             etag=None if force else state.etag,
             last_modified=None if force else state.last_modified,
+            **({"credentials": source.credentials} if source.credentials is not None else {}),
         )
         meta = FetchMeta(response.etag, response.last_modified, None, response.permanent_redirect)
         moved = response.permanent_redirect
@@ -229,7 +231,10 @@ def refresh_source(
             return SourceResult(show.id, source, "unchanged", moved_to=moved, seconds=time.monotonic() - started)
         context = ParseContext(show_id=show.id, location=response.url, strip=show.strip, charset=response.charset)
         # The kind parses the body and follows it (paging) through the same fetcher.
-        listing = KINDS[source.kind].read(response.body, context, source, lambda url: fetcher.get(url).body)
+        # Pages on the source's own origin get its credentials; the fetcher refuses them to any other.
+        listing = KINDS[source.kind].read(
+            response.body, context, source, lambda url: _follow(fetcher, url, source).body
+        )
         # An incomplete listing keeps no validators: a 304 or the same bytes next time
         # must not stand for the episodes this read missed.
         meta = (
@@ -241,8 +246,8 @@ def refresh_source(
     except (SourceError, StoreError) as exc:
         return _failed(store, show, source, str(exc), started)
     except Exception as exc:  # one source's bug must not stop the others
-        log.exception("%s %s: unexpected error", show.id, source.location)
-        return _failed(store, show, source, f"internal error: {type(exc).__name__}: {exc}", started)
+        log.exception("%s %s: unexpected error", show.id, operator_location(source.location))
+        return _failed(store, show, source, mask_text(f"internal error: {type(exc).__name__}: {exc}"), started)
     status: Status = "new" if counts.new else "updated" if counts.updated else "unchanged"
     return SourceResult(
         show.id,
@@ -253,6 +258,12 @@ def refresh_source(
         moved_to=moved or listing.show.new_feed_url,
         seconds=time.monotonic() - started,
     )
+
+
+def _follow(fetcher: Retriever, url: str, source: SourceConfig) -> Response:
+    if source.credentials is None:
+        return fetcher.get(url)
+    return fetcher.get(url, credentials=source.credentials)
 
 
 def _failed(store: RefreshStore, show: ShowConfig, source: SourceConfig, error: str, started: float) -> SourceResult:

@@ -26,6 +26,7 @@ from feedtool.errors import ConfigError, FilterError, StartupConfigError, StoreE
 from feedtool.filters import check_tags, parse_filter
 from feedtool.normalize.dates import format_iso
 from feedtool.publish import FORMATS, Publisher, RenderCache, Rendered, UnknownFeed, Validators
+from feedtool.redact import public_location, public_text
 from feedtool.render import html, opml
 from feedtool.store import Store
 
@@ -190,6 +191,7 @@ def healthz() -> Response:
     states = {(s.show_id, s.kind, s.location): s for s in _publisher().store.source_states()}
     sources = []
     healthy = True
+    locations = [s.location for show in config.shows.values() for s in show.sources]
     for show in config.shows.values():
         for source in show.sources:
             state = states.get((show.id, source.kind, source.location))
@@ -200,11 +202,12 @@ def healthz() -> Response:
                 {
                     "show": show.id,
                     "kind": source.kind,
-                    "location": source.location,
+                    # Public: kind and host only; the stored error may predate masking, so mask it here.
+                    "location": public_location(source.kind, source.location),
                     "status": state.status if state else None,
                     "last_attempt": format_iso(state.last_attempt if state else None),
                     "last_success": format_iso(success),
-                    "error": state.error if state else None,
+                    "error": public_text(state.error, locations) if state and state.error else None,
                     "fresh": fresh,
                 }
             )

@@ -454,3 +454,112 @@ def test_a_control_character_in_a_regex_says_to_use_single_quotes(
 def test_the_same_regex_in_single_quotes_is_accepted(write_config: Callable[[str], Path]) -> None:
     config = load(write_config(r"shows: {s: {sources: [{listing: s.txt}], tags: {ai: {match: ['\bAI\b']}}}}"))
     assert [p.source for p in config.shows["s"].tags[0].patterns] == [r"\bAI\b"]
+
+
+# --- secrets (issue 14) -------------------------------------------------------------
+
+PAID_SHOW = """\
+shows:
+  paid:
+    sources:
+      - rss: {location}
+{extra}
+    tags:
+      end: {{match: 'finale$'}}
+"""
+
+
+def _secret_config(tmp_path: Path, location: str = "https://feeds.example.com/feed.rss", extra: str = "") -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(PAID_SHOW.format(location=location, extra=extra))
+    return path
+
+
+def _problems(path: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    return str(caught.value)
+
+
+def test_env_reference_in_a_whole_value_and_inside_a_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FT_TOKEN", "tok-71c2e9")
+    monkeypatch.setenv("FT_PASS", "pw-0b6d4f")
+    path = _secret_config(
+        tmp_path,
+        "'https://feeds.example.com/feed.rss?token=${FT_TOKEN}'",
+        "        username: alice\n        password: ${FT_PASS}",
+    )
+    config = load(path)
+    source = config.shows["paid"].sources[0]
+    assert source.location == "https://feeds.example.com/feed.rss?token=tok-71c2e9"
+    assert source.credentials is not None
+    assert (source.credentials.username, source.credentials.password) == ("alice", "pw-0b6d4f")
+    assert source.credentials.origin == "https://feeds.example.com:443"
+    assert {"tok-71c2e9", "pw-0b6d4f"} <= config.secrets
+    # a regex's $ (not followed by { or $) stays as written
+    assert config.shows["paid"].tags[0].patterns[0].source == "finale$"
+    for text in (repr(source), str(source), repr(config)):
+        assert "pw-0b6d4f" not in text
+
+
+def test_double_dollar_is_a_literal_dollar(tmp_path: Path) -> None:
+    path = _secret_config(tmp_path, extra="        headers: {X-Price: 'cost $$5 ${not-a-name}'}")
+    credentials = load(path).shows["paid"].sources[0].credentials
+    assert credentials is not None
+    assert credentials.headers == (("X-Price", "cost $5 ${not-a-name}"),)
+
+
+def test_a_missing_variable_names_the_key_not_a_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FT_MISSING", raising=False)
+    path = _secret_config(tmp_path, extra="        username: alice\n        password: ${FT_MISSING}")
+    assert "shows.paid.sources[0].password: environment variable FT_MISSING is not set" in _problems(path)
+
+
+def test_an_invalid_url_from_a_secret_is_reported_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FT_TOKEN", "tok-71c2e9")
+    text = _problems(_secret_config(tmp_path, "'ftp://feeds.example.com/${FT_TOKEN}'"))
+    assert "shows.paid.sources[0].rss: bad URL" in text
+    assert "tok-71c2e9" not in text
+
+
+def test_file_form_reads_a_secret_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "pass").write_text("pw-file-8a1c\n")
+    path = _secret_config(tmp_path, extra="        username: alice\n        password_file: secrets/pass")
+    config = load(path)
+    credentials = config.shows["paid"].sources[0].credentials
+    assert credentials is not None
+    assert credentials.password == "pw-file-8a1c"  # noqa: S105 - one trailing newline stripped
+    assert "pw-file-8a1c" in config.secrets
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            "        username: alice\n        password_file: nowhere",
+            "shows.paid.sources[0].password_file: cannot read {tmp}/nowhere: No such file or directory",
+        ),
+        (
+            "        username: alice\n        password: x\n        password_file: nowhere",
+            "shows.paid.sources[0].password: give password or password_file, not both",
+        ),
+        ("        username: alice", "shows.paid.sources[0].password: missing: basic auth takes both"),
+        ("        password: pw-4c1a", "shows.paid.sources[0].username: missing: basic auth takes both"),
+        ("        headers: {Host: evil.example}", "shows.paid.sources[0].headers.Host: feedtool sets this header"),
+        ("        headers: {'Bad Name': x}", "shows.paid.sources[0].headers.Bad Name: bad header name"),
+        ('        headers: {X-A: "a\\r\\nX-B: b"}', "shows.paid.sources[0].headers.X-A: contains a line break"),
+        ("        headers: {X-A: a, x-a: b}", "shows.paid.sources[0].headers.x-a: duplicate header"),
+        ("        headers: {X-A: 5}", "shows.paid.sources[0].headers.X-A: expected a non-empty string"),
+        ("        headers: []", "shows.paid.sources[0].headers: expected a mapping"),
+    ],
+    ids=["missing-file", "both", "no-password", "no-username", "host", "name", "crlf", "duplicate", "number", "list"],
+)
+def test_bad_credentials(tmp_path: Path, extra: str, message: str) -> None:
+    assert message.format(tmp=tmp_path) in _problems(_secret_config(tmp_path, extra=extra))
+
+
+def test_a_local_file_source_takes_no_credentials(tmp_path: Path) -> None:
+    (tmp_path / "saved.xml").write_text("<rss/>")
+    path = _secret_config(tmp_path, "saved.xml", "        headers: {X-Api-Key: k-2b7e}")
+    assert "shows.paid.sources[0].headers: only a source read over HTTP takes credentials" in _problems(path)

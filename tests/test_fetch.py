@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import logging
 import select
@@ -16,6 +17,8 @@ from feedtool import __version__
 from feedtool.config import FetchConfig
 from feedtool.errors import FetchError
 from feedtool.fetch import Fetcher, HostLimiter
+from feedtool.model import Credentials
+from feedtool.redact import origin
 from feedtool.testing.servers import Reply, Request, Upstream
 
 import hostile
@@ -227,3 +230,107 @@ def test_a_request_through_a_proxy_is_cut_at_its_deadline_too(monkeypatch: pytes
             fetcher.close()
     assert connections.seen == 2
     assert connections.most == 1
+
+
+# --- credentials (issue 14) -------------------------------------------------------
+
+SECRET_HEADERS = (("X-Api-Key", "k-3c1f9e"),)
+
+
+def _credentials(
+    url: str,
+    *,
+    password: str | None = "pw-9d2a",  # noqa: S107 - a test marker
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Credentials:
+    return Credentials(origin(url), "alice" if password else None, password, headers)
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_credentials_reach_their_own_origin(upstream: Upstream, fetcher: Fetcher) -> None:
+    upstream.serve("/feed", "<rss/>")
+    fetcher.get(upstream.url("/feed"), credentials=_credentials(upstream.base, headers=SECRET_HEADERS))
+    [request] = upstream.requests()
+    assert request.headers["Authorization"] == _basic("alice", "pw-9d2a")
+    assert request.headers["X-Api-Key"] == "k-3c1f9e"
+
+
+def test_credentials_are_not_sent_to_another_origin(upstream: Upstream, fetcher: Fetcher) -> None:
+    # e.g. a radionet API page on another host than the configured page
+    upstream.serve("/api", "{}")
+    other = f"http://localhost:{upstream.port}/api"
+    fetcher.get(other, credentials=_credentials(upstream.base, headers=SECRET_HEADERS))
+    [request] = upstream.requests()
+    assert "Authorization" not in request.headers
+    assert "X-Api-Key" not in request.headers
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_credentials_do_not_follow_a_redirect_to_another_origin(
+    upstream: Upstream, fetcher: Fetcher, status: int
+) -> None:
+    # requests drops Authorization on a host change but keeps custom headers: both must go.
+    upstream.serve("/feed", "", status=status, headers={"Location": f"http://localhost:{upstream.port}/moved"})
+    upstream.serve("/moved", "<rss/>")
+    fetcher.get(upstream.url("/feed"), credentials=_credentials(upstream.base, headers=SECRET_HEADERS))
+    first, moved = upstream.requests()
+    assert first.headers["X-Api-Key"] == "k-3c1f9e"
+    assert "Authorization" in first.headers
+    assert "X-Api-Key" not in moved.headers
+    assert "Authorization" not in moved.headers
+
+
+def test_credentials_follow_a_redirect_on_the_same_origin(upstream: Upstream, fetcher: Fetcher) -> None:
+    upstream.serve("/feed", "", status=302, headers={"Location": "/moved"})
+    upstream.serve("/moved", "<rss/>")
+    fetcher.get(upstream.url("/feed"), credentials=_credentials(upstream.base, headers=SECRET_HEADERS))
+    moved = upstream.requests("/moved")[0]
+    assert moved.headers["X-Api-Key"] == "k-3c1f9e"
+    assert moved.headers["Authorization"] == _basic("alice", "pw-9d2a")
+
+
+def test_conditional_get_with_credentials(upstream: Upstream, fetcher: Fetcher) -> None:
+    def handler(request: Request) -> Reply:
+        if request.headers.get("Authorization") != _basic("alice", "pw-9d2a"):
+            return Reply(b"", 401)
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Reply(b"", 304, {"ETag": '"v1"'})
+        return Reply(b"<rss/>", 200, {"ETag": '"v1"'})
+
+    upstream.route("/feed", handler)
+    credentials = _credentials(upstream.base)
+    first = fetcher.get(upstream.url("/feed"), credentials=credentials)
+    second = fetcher.get(upstream.url("/feed"), etag=first.etag, credentials=credentials)
+    assert (first.status, second.status) == (200, 304)
+
+
+@pytest.mark.parametrize(("status", "hint"), [(401, "check its username/password"), (403, "check its username")])
+def test_refused_credentials_say_so_without_the_secret(
+    upstream: Upstream, fetcher: Fetcher, status: int, hint: str
+) -> None:
+    upstream.serve("/feed", "no", status=status)
+    with pytest.raises(FetchError, match=hint) as caught:
+        fetcher.get(upstream.url("/feed"), credentials=_credentials(upstream.base))
+    assert "pw-9d2a" not in str(caught.value)
+    assert "alice" not in str(caught.value)
+
+
+def test_a_401_without_credentials_suggests_them(upstream: Upstream, fetcher: Fetcher) -> None:
+    upstream.serve("/feed", "no", status=401)
+    with pytest.raises(FetchError, match=r"HTTP 401 .*may need credentials"):
+        fetcher.get(upstream.url("/feed"))
+
+
+def test_connection_errors_do_not_quote_the_token(fetcher: Fetcher) -> None:
+    # requests' text names the URL with its query: "Max retries exceeded with url: /feed?token=..."
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(FetchError) as caught:
+        Fetcher(FetchConfig(connect_timeout=1, deadline=5, retries=1)).get(
+            f"http://127.0.0.1:{port}/feed?token=tok-5e8b1a&page=2"
+        )
+    assert "tok-5e8b1a" not in str(caught.value)

@@ -12,6 +12,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from feedtool.model import Episode, Listing, Matcher
 from feedtool.normalize.text import Warn, clean_text
+from feedtool.redact import operator_location
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class ParseContext:
     def warn(self, message: str) -> None:
         """Record a problem that does not stop the parse (reported with the refresh)."""
         if len(self.warnings) < MAX_WARNINGS:
-            log.warning("%s: %s", self.location, message)
+            log.warning("%s: %s", operator_location(self.location), message)
             self.warnings.append(message)
         elif len(self.warnings) == MAX_WARNINGS:
             self.warnings.append("further warnings not shown")
