@@ -421,7 +421,9 @@ def add(
     for source in found.sources:
         for other in config.shows.values():
             if any((s.kind, s.location) == (source.kind, source.location.rstrip("/")) for s in other.sources):
-                raise UsageProblem(f"{source.location} is already a source of the show {other.id!r}; nothing changed")
+                raise UsageProblem(
+                    f"{operator_location(source.location)} is already a source of the show {other.id!r}; nothing changed"
+                )
     chosen = show_id or unique_id(found.title, {*taken[0], *taken[1]})
     click.echo(f"found {found.title or '(untitled)'}: {found.how}")
     for item in found.found:
