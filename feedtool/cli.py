@@ -275,8 +275,11 @@ def serve(state: State, /, host: str, port: int) -> None:
     Example:
         feedtool --config config.yaml serve --port 8000
     """
+    from feedtool.access import KeyMaskingFilter
     from feedtool.web import create_app
 
+    # werkzeug logs each request line, query string and all: private feeds' keys masked.
+    logging.getLogger("werkzeug").addFilter(KeyMaskingFilter())
     app = create_app({"FEEDTOOL_CONFIG": str(state.config.path)})
     click.echo(f"serving {', '.join(state.config.feed_names())} on http://{host}:{port}/")
     app.run(host=host, port=port)
