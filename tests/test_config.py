@@ -483,14 +483,20 @@ def _private(show: str = "true", feed: str = "", alice: str = ALICE_KEY, bob: st
 
 def test_private_show_and_its_named_feeds_are_private(write_config: Callable[[str], Path]) -> None:
     config = load(write_config(_private()))
-    assert config.shows["paid"].private and not config.shows["open"].private
+    assert config.shows["paid"].private
+    assert not config.shows["open"].private
     assert dict(config.server.access_keys) == {"alice": ALICE_KEY, "bob": BOB_KEY}
     for name in ("paid", "paid-short"):
         feed = config.feed(name)
-        assert feed is not None and feed.private, name
-        assert feed.readable_by("alice") and feed.readable_by("bob") and not feed.readable_by(None)
+        assert feed is not None, name
+        assert feed.private, name
+        assert feed.readable_by("alice")
+        assert feed.readable_by("bob")
+        assert not feed.readable_by(None)
     open_feed = config.feed("open")
-    assert open_feed is not None and not open_feed.private and open_feed.readable_by(None)
+    assert open_feed is not None
+    assert not open_feed.private
+    assert open_feed.readable_by(None)
     assert ALICE_KEY not in repr(config)
 
 
@@ -498,15 +504,21 @@ def test_private_to_some_listeners(write_config: Callable[[str], Path]) -> None:
     feed = "  alice-only: {show: paid, private: [alice]}\n"
     config = load(write_config(_private(show="[alice, bob]", feed=feed)))
     only = config.feed("alice-only")
-    assert only is not None and only.readable_by("alice") and not only.readable_by("bob")
+    assert only is not None
+    assert only.readable_by("alice")
+    assert not only.readable_by("bob")
     short = config.feed("paid-short")
-    assert short is not None and short.readers == {"alice", "bob"}
+    assert short is not None
+    assert short.readers == {"alice", "bob"}
 
 
 def test_a_named_private_feed_of_a_public_show(write_config: Callable[[str], Path]) -> None:
     config = load(write_config(_private(show="false", feed="  secret: {show: open, private: true}\n")))
     secret, show = config.feed("secret"), config.feed("open")
-    assert secret is not None and secret.private and show is not None and not show.private
+    assert secret is not None
+    assert secret.private
+    assert show is not None
+    assert not show.private
 
 
 @pytest.mark.parametrize(
