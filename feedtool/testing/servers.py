@@ -247,7 +247,16 @@ def gunicorn(
         raise RuntimeError("gunicorn is not installed")
     with log.open("wb") as stream:
         server = subprocess.Popen(
-            [GUNICORN, *(["--preload"] if preload else []), "--workers", str(workers), "--bind", "127.0.0.1:0", *args, app],
+            [
+                GUNICORN,
+                *(["--preload"] if preload else []),
+                "--workers",
+                str(workers),
+                "--bind",
+                "127.0.0.1:0",
+                *args,
+                app,
+            ],
             env={**os.environ, **(env or {})},
             stdout=stream,
             stderr=subprocess.STDOUT,
