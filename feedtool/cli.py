@@ -279,8 +279,11 @@ def serve(state: State, /, host: str, port: int) -> None:
     Example:
         feedtool --config config.yaml serve --port 8000
     """
+    from feedtool.access import KeyMaskingFilter
     from feedtool.web import create_app
 
+    # werkzeug logs each request line, query string and all: private feeds' keys masked.
+    logging.getLogger("werkzeug").addFilter(KeyMaskingFilter())
     app = create_app({"FEEDTOOL_CONFIG": str(state.config.path)})
     click.echo(f"serving {', '.join(state.config.feed_names())} on http://{host}:{port}/")
     app.run(host=host, port=port)
@@ -421,9 +424,8 @@ def add(
     for source in found.sources:
         for other in config.shows.values():
             if any((s.kind, s.location) == (source.kind, source.location.rstrip("/")) for s in other.sources):
-                raise UsageProblem(
-                    f"{operator_location(source.location)} is already a source of the show {other.id!r}; nothing changed"
-                )
+                where = operator_location(source.location)
+                raise UsageProblem(f"{where} is already a source of the show {other.id!r}; nothing changed")
     chosen = show_id or unique_id(found.title, {*taken[0], *taken[1]})
     click.echo(f"found {found.title or '(untitled)'}: {found.how}")
     for item in found.found:

@@ -69,6 +69,8 @@ _REFUSED_HEADERS = frozenset(
     {"host", "content-length", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
      "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"}
 )  # fmt: skip
+#: An access key: printable ASCII without spaces (it travels in a URL), long enough not to guess.
+_ACCESS_KEY = re.compile(r"[!-~]{16,256}")
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ class ShowConfig:
     cap: int | None = None
     #: Show metadata set in the config; each field given wins over the sources'.
     overrides: ShowInfo = field(default_factory=ShowInfo)
+    #: Served only with a listener's access key (``private: true``) ...
+    private: bool = False
+    #: ... of these listeners only (``private: [alice, bob]``); None: any listener's.
+    readers: frozenset[str] | None = None
 
     @property
     def rules(self) -> Rules:
@@ -130,6 +136,15 @@ class FeedConfig:
     title: str | None = None
     description: str | None = None
     filter: Filter = field(default_factory=Filter)
+    #: Private if it says so or if its show is; readers as in ShowConfig.
+    private: bool = False
+    readers: frozenset[str] | None = None
+
+    def readable_by(self, listener: str | None) -> bool:
+        """Whether this feed is served to a request of this listener (None: no valid key)."""
+        if not self.private:
+            return True
+        return listener is not None and (self.readers is None or listener in self.readers)
 
 
 @dataclass(frozen=True)
@@ -152,6 +167,8 @@ class ServerConfig:
     latest: int = 5
     #: Seconds a reader (the server, `feedtool episodes`, `export`) waits for a writer's lock.
     busy_timeout: float = 30.0
+    #: Listener name -> access key for private shows and feeds; never in a repr.
+    access_keys: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -176,7 +193,8 @@ class Config:
         if name in self.feeds:
             return self.feeds[name]
         if name in self.shows:
-            return FeedConfig(name=name, show=name)
+            show = self.shows[name]
+            return FeedConfig(name=name, show=name, private=show.private, readers=show.readers)
         return None
 
 
@@ -461,6 +479,7 @@ class _Reader:
         if not shows and "shows" not in top:
             self.problem("shows", "missing: configure at least one show")
         feeds = self.feeds(top.get("feeds"), shows)
+        self.check_readers(shows, feeds, server.access_keys)
         self.feed_tags((self.base / store).resolve(), server.busy_timeout)
         return Config(
             path=path,
@@ -516,7 +535,62 @@ class _Reader:
             regex_timeout=self.number(section.get("regex_timeout"), "server.regex_timeout", d.regex_timeout, 0.01, 10),
             latest=integer("latest", 0, 100),
             busy_timeout=self.number(section.get("busy_timeout"), "server.busy_timeout", d.busy_timeout, 0.01, 600),
+            access_keys=self.access_keys(section.get("access_keys")),
         )
+
+    def access_keys(self, data: Any) -> dict[str, str]:
+        """Listener name -> key; problems name the listener, never a key."""
+        where = "server.access_keys"
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problem(where, f"expected a mapping of listener names to keys, got {_kind(data)}")
+            return {}
+        keys: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for name, key in data.items():
+            here = f"{where}.{name}"
+            if not self.identifier(name, here):
+                continue
+            if not isinstance(key, str) or _ACCESS_KEY.fullmatch(key) is None:
+                self.problem(
+                    here,
+                    "expected a key of 16 to 256 printable ASCII characters without spaces"
+                    " (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(24))')",
+                )
+                continue
+            if key in owners:
+                self.problem(here, f"the same key as listener {owners[key]!r}: give each listener their own")
+                continue
+            owners[key] = name
+            keys[name] = key
+        return keys
+
+    def privacy(self, value: Any, where: str) -> tuple[bool | None, frozenset[str] | None]:
+        """``private:`` as (private, readers): true, false or a list of listener names."""
+        if value is None or isinstance(value, bool):
+            return value, None
+        names = self.strings(value, where) if isinstance(value, list) else None
+        if names is None or not names:
+            self.problem(where, f"expected true, false or a list of listener names, got {_kind(value)}")
+            return None, None
+        return True, frozenset(names)
+
+    def check_readers(
+        self, shows: Mapping[str, ShowConfig], feeds: Mapping[str, FeedConfig], keys: Mapping[str, str]
+    ) -> None:
+        """A private show or feed must be readable by someone with a key the config defines."""
+        private = [(f"shows.{s.id}", s.readers) for s in shows.values() if s.private]
+        private += [(f"feeds.{f.name}", f.readers) for f in feeds.values() if f.private]
+        for where, readers in private:
+            if not keys:
+                self.problem(f"{where}.private", "nobody could read it: define server.access_keys (listener: key)")
+                continue
+            for name in sorted(readers or ()):
+                if name not in keys:
+                    self.problem(f"{where}.private", f"unknown listener {name!r}: not in server.access_keys")
+            if readers is not None and not readers:
+                self.problem(f"{where}.private", "nobody could read it: no listener reads both the show and the feed")
 
     def shows(self, data: Any) -> dict[str, ShowConfig]:
         section = data if isinstance(data, dict) else None
@@ -533,12 +607,15 @@ class _Reader:
         return shows
 
     def show(self, show_id: str, data: Any, where: str) -> ShowConfig | None:
-        keys = ("title", "sources", "tags", "strip", "cap", *_SHOW_INFO_KEYS)
+        keys = ("title", "sources", "tags", "strip", "cap", "private", *_SHOW_INFO_KEYS)
         section = self.mapping(data, where, keys)
         if section is None:
             return None
         sources = self.sources(section.get("sources"), f"{where}.sources")
+        private, readers = self.privacy(section.get("private"), f"{where}.private")
         return ShowConfig(
+            private=bool(private),
+            readers=readers,
             id=show_id,
             sources=sources,
             title=self.string(section.get("title"), f"{where}.title"),
@@ -763,7 +840,7 @@ class _Reader:
             if name in shows:
                 self.problem(where, f"duplicate id: {name!r} is already a show (both would be /feeds/{name}.rss)")
                 continue
-            section = self.mapping(body, where, ("show", "title", "description", "filter"))
+            section = self.mapping(body, where, ("show", "title", "description", "filter", "private"))
             if section is None:
                 continue
             show = self.string(section.get("show"), f"{where}.show")
@@ -779,8 +856,18 @@ class _Reader:
                 flt = self.filter(raw_filter, f"{where}.filter")
                 if show is not None and show in shows:
                     self.tag_checks.append((f"{where}.filter", shows[show], flt))
+            private, readers = self.privacy(section.get("private"), f"{where}.private")
+            if show is not None and show in shows and shows[show].private:
+                # A filtered view of a private show is as private as the show (issue 14).
+                if private is False:
+                    self.problem(f"{where}.private", f"a named feed cannot make the private show {show!r} public")
+                owner = shows[show].readers
+                readers = owner if readers is None else readers if owner is None else readers & owner
+                private = True
             if show is not None:
                 feeds[name] = FeedConfig(
+                    private=bool(private),
+                    readers=readers,
                     name=name,
                     show=show,
                     title=self.string(section.get("title"), f"{where}.title"),

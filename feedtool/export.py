@@ -4,6 +4,8 @@ The files are the bytes the server gives for the same base URL: feeds under
 feeds/, index.html and feeds.opml. Each is written atomically (a temporary file in
 the same folder, flushed, then renamed over the old one), so a reader never sees a
 half-written file even if the export is killed; an unchanged file is not rewritten.
+Private shows and feeds (issue 14) are not exported: not their feeds, and not on the
+index or in the OPML.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from feedtool.store import Store
 
 
 def export_site(config: Config, out: Path, base_url: str, flt: Filter) -> tuple[int, int]:
-    """Write every feed, the index and the OPML under out; return (written, unchanged)."""
+    """Write every public feed, the index and the OPML under out; return (written, unchanged)."""
     for folder in (out, out / "feeds"):
         for stale in folder.glob(".*.tmp"):  # left by an export that was killed
             stale.unlink(missing_ok=True)
@@ -28,7 +30,7 @@ def export_site(config: Config, out: Path, base_url: str, flt: Filter) -> tuple[
     with Store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
         publisher = Publisher(config, store)
         files: dict[Path, bytes] = {}
-        for name in config.feed_names():
+        for name in publisher.readable(None):  # public feeds only: a private one needs a key
             for fmt in FORMATS:
                 self_url = feed_url(base_url, name, fmt, flt)
                 files[out / "feeds" / f"{name}.{fmt}"] = publisher.feed(name, fmt, flt, self_url).body

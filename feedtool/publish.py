@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from feedtool import __version__
 from feedtool.config import Config, FeedConfig
@@ -102,13 +102,15 @@ class UnknownFeed(LookupError):
     """No show or named feed has this name."""
 
 
-def feed_url(base_url: str, name: str, fmt: str, flt: Filter = Filter()) -> str:  # noqa: B008
-    """The canonical URL of a feed under a base URL.
+def feed_url(base_url: str, name: str, fmt: str, flt: Filter = Filter(), key: str | None = None) -> str:  # noqa: B008
+    """The canonical URL of a feed under a base URL (``key``: a private feed's access key).
 
     >>> feed_url("https://f.example", "show", "rss", Filter(tags=("a", "b")))
     'https://f.example/feeds/show.rss?tag=a%2Cb'
+    >>> feed_url("https://f.example", "show", "rss", key="k&y")
+    'https://f.example/feeds/show.rss?key=k%26y'
     """
-    query = flt.query()
+    query = [*flt.query(), *([("key", key)] if key else [])]
     return f"{base_url.rstrip('/')}/feeds/{name}.{fmt}" + (f"?{urlencode(query)}" if query else "")
 
 
@@ -174,7 +176,7 @@ class Publisher:
             title=title,
             description=description,
             self_url=self_url,
-            home_url=info.link or self.home_url(self_url),
+            home_url=info.link or self.home_url(self_url, feed.private),
             info=info,
             episodes=episodes,
             updated=updated,
@@ -191,45 +193,86 @@ class Publisher:
         }
         return replace(info, **changes) if changes else info
 
-    def home_url(self, self_url: str) -> str:
-        """feedtool's own index page, for shows that have no website."""
-        if self.config.base_url:
-            return self.config.base_url + "/"
-        return self_url.split("/feeds/", 1)[0] + "/"
+    def home_url(self, self_url: str, private: bool = False) -> str:
+        """feedtool's own index page, for shows that have no website; a private feed's
+        carries the key of its self link, so that the page lists the feed."""
+        home = self.config.base_url + "/" if self.config.base_url else self_url.split("/feeds/", 1)[0] + "/"
+        keys = parse_qs(urlsplit(self_url).query).get("key") if private else None
+        return f"{home}?{urlencode({'key': keys[0]})}" if keys else home
+
+    def readable(self, listener: str | None) -> list[str]:
+        """The feed names a listener may read (None: the public's), in feed_names order."""
+        names = []
+        for name in self.config.feed_names():
+            feed = self.config.feed(name)
+            if feed is not None and feed.readable_by(listener):
+                names.append(name)
+        return names
 
     # --- the index page and OPML ----------------------------------------------------
 
-    def index(self, base_url: str, static: bool = False) -> bytes:
+    def index(self, base_url: str, static: bool = False, listener: str | None = None, key: str | None = None) -> bytes:
         """The HTML index of every show and named feed, from the render cache until the
         store commits another write (the page of 10,000 shows takes seconds to render).
 
         ``static``: the page of an export, which links no query (a static server
         ignores it) and so links a tag only to a named feed of exactly that tag.
+        ``listener``: also the private shows and feeds this listener may read, linked
+        with ``key`` (None: the public page, which names no private show or feed).
         """
-        parts = ("index", __version__, self.config.digest, base_url, str(self.store.commits()), str(static))
-        key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
-        cached = self.cache.get(key)
+        key = key if listener is not None else None
+        # One listener's page (its links carry their key) is never another's, nor the public's.
+        parts = (
+            "index",
+            __version__,
+            self.config.digest,
+            base_url,
+            str(self.store.commits()),
+            str(static),
+            listener or "",
+            key or "",
+        )
+        cache_key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+        cached = self.cache.get(cache_key)
         if cached is not None:
             return cached.body
-        body = self._index(base_url, static)
-        self.cache.put(key, Rendered(body, html.CONTENT_TYPE, Validators(f'"{key[:32]}"', self._config_time)))
+        body = self._index(base_url, static, listener, key)
+        validators = Validators(f'"{cache_key[:32]}"', self._config_time)
+        self.cache.put(cache_key, Rendered(body, html.CONTENT_TYPE, validators))
         return body
 
-    def _index(self, base_url: str, static: bool) -> bytes:
-        infos = {show_id: self.show_info(show_id) for show_id in self.config.shows}
+    def _index(self, base_url: str, static: bool, listener: str | None, key: str | None) -> bytes:
+        readable = set(self.readable(listener))
+        infos = {show_id: self.show_info(show_id) for show_id in self.config.shows if show_id in readable}
         named: dict[str, list[FeedConfig]] = {}
         for feed in self.config.feeds.values():
-            named.setdefault(feed.show, []).append(feed)
-        feeds = [html.FeedLinks(s, self.title(s, info), self._urls(base_url, s)) for s, info in infos.items()]
+            if feed.name in readable:
+                named.setdefault(feed.show, []).append(feed)
+        feeds = [html.FeedLinks(s, self.title(s, info), self._urls(base_url, s, key)) for s, info in infos.items()]
         # One section at a time: with the sections of 10,000 shows alive at once, the
         # cyclic garbage collector's passes over them made the page superlinear.
-        sections = (self._section(base_url, feed, infos[feed.name], named.get(feed.name, []), static) for feed in feeds)
-        return html.render(feeds, sections, f"{base_url}/feeds.opml", static=static)
+        sections = (
+            self._section(base_url, feed, infos[feed.name], named.get(feed.name, []), static, key) for feed in feeds
+        )
+        private = any(self._private(name) for name in readable)
+        opml_url = f"{base_url}/feeds.opml" + (f"?{urlencode({'key': key})}" if key and private else "")
+        return html.render(feeds, sections, opml_url, static=static)
+
+    def _private(self, name: str) -> bool:
+        feed = self.config.feed(name)
+        return feed is not None and feed.private
 
     def _section(
-        self, base_url: str, feed: html.FeedLinks, info: ShowInfo, named: list[FeedConfig], static: bool
+        self,
+        base_url: str,
+        feed: html.FeedLinks,
+        info: ShowInfo,
+        named: list[FeedConfig],
+        static: bool,
+        key: str | None = None,
     ) -> html.ShowSection:
         show_id = feed.name
+        key = key if self.config.shows[show_id].private else None
         # A static site links a tag only to a named feed whose filter is exactly that tag.
         tag_feeds = (
             {
@@ -249,7 +292,7 @@ class Publisher:
             description=html_to_text(info.description or ""),
             episode_count=self.store.count(show_id),
             tags=[
-                html.TagLink(tag, count, self._tag_url(base_url, show_id, tag, tag_feeds, static))
+                html.TagLink(tag, count, self._tag_url(base_url, show_id, tag, tag_feeds, static, key))
                 for tag, count in self.store.tag_counts(show_id).items()
             ],
             latest=self.store.episodes(show_id, Filter(limit=self.config.server.latest))
@@ -264,7 +307,7 @@ class Publisher:
                 html.FeedLinks(
                     f.name,
                     f.title or self.config.shows[show_id].title or info.title or show_id,
-                    self._urls(base_url, f.name),
+                    self._urls(base_url, f.name, key),
                     f.filter.describe(),
                 )
                 for f in named
@@ -272,18 +315,22 @@ class Publisher:
         )
 
     @staticmethod
-    def _tag_url(base_url: str, show_id: str, tag: str, tag_feeds: dict[str, str], static: bool) -> str | None:
+    def _tag_url(
+        base_url: str, show_id: str, tag: str, tag_feeds: dict[str, str], static: bool, key: str | None
+    ) -> str | None:
         if not static:
-            return feed_url(base_url, show_id, "rss", Filter(tags=(tag,)))
+            return feed_url(base_url, show_id, "rss", Filter(tags=(tag,)), key)
         name = tag_feeds.get(tag)
-        return feed_url(base_url, name, "rss") if name else None
+        return feed_url(base_url, name, "rss", key=key) if name else None
 
-    def opml(self, base_url: str) -> bytes:
-        """Every show and named feed as an OPML 2.0 subscription list."""
+    def opml(self, base_url: str, listener: str | None = None, key: str | None = None) -> bytes:
+        """Every public show and named feed as an OPML 2.0 subscription list, plus the
+        private ones ``listener`` may read, their URLs carrying ``key``."""
         outlines = []
-        for name in self.config.feed_names():
+        for name in self.readable(listener):
             website = self.show_info(self.feed_config(name).show).link
-            outlines.append(opml.Outline(self.title(name), feed_url(base_url, name, "rss"), website))
+            url = feed_url(base_url, name, "rss", key=key if self._private(name) else None)
+            outlines.append(opml.Outline(self.title(name), url, website))
         return opml.render("feedtool feeds", outlines, self._config_time)
 
     def title(self, name: str, info: ShowInfo | None = None) -> str:
@@ -296,8 +343,9 @@ class Publisher:
         label = feed.filter.describe()
         return f"{show_title} ({label})" if label else show_title
 
-    def _urls(self, base_url: str, name: str) -> dict[str, str]:
-        return {fmt: feed_url(base_url, name, fmt) for fmt in FORMATS}
+    def _urls(self, base_url: str, name: str, key: str | None = None) -> dict[str, str]:
+        key = key if self._private(name) else None
+        return {fmt: feed_url(base_url, name, fmt, key=key) for fmt in FORMATS}
 
 
 def _public_state(state: SourceState, locations: list[str]) -> SourceState:

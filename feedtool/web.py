@@ -6,6 +6,10 @@ reads it again (an invalid edit is logged and the previous config kept). Each re
 rendered feeds are cached per process and keyed by the store's version, so a
 refresh in another process shows up on the next request. Errors are short plain
 text; nothing a client sends makes the app answer 500. No route fetches a URL.
+
+Private shows and feeds (issue 14) are served only with a listener's ``?key=``;
+without a valid one they are the same 404 as a feed that does not exist, and the
+public pages (index, OPML, health check) do not name them.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from feedtool import __version__
+from feedtool import __version__, access
 from feedtool.config import Config, config_path, load
 from feedtool.errors import ConfigError, FilterError, StartupConfigError, StoreError
 from feedtool.filters import check_tags, parse_filter
@@ -34,6 +39,9 @@ log = logging.getLogger(__name__)
 
 #: Bodies smaller than this are sent uncompressed: gzip would not pay.
 GZIP_MIN = 1024
+#: Longest query string answered (bytes; longer is a 414), and most query parameters (more is a 400).
+MAX_QUERY = 2048
+MAX_PARAMS = 32
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -50,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         raise StartupConfigError(exc.path, exc.problems) from exc
     app.extensions["feedtool"] = config
     app.extensions["feedtool.cache"] = RenderCache(app.config["RENDER_CACHE_BYTES"])
+    app.before_request(_bound_query)
     app.before_request(_reload_if_changed)
     app.teardown_appcontext(_close_store)
     app.register_error_handler(HTTPException, _http_error)
@@ -89,6 +98,21 @@ def _reload_if_changed() -> None:
     log.info("config %s changed: reloaded", path)
 
 
+def _bound_query() -> Response | None:
+    """Refuse a query string too long or with too many parameters, before any work."""
+    if len(request.query_string) > MAX_QUERY:
+        return _text(414, f"414 URI Too Long: the query string is over {MAX_QUERY:,} bytes\n")
+    count = sum(len(values) for values in request.args.listvalues())
+    if count > MAX_PARAMS:
+        return _text(400, f"400 too many query parameters: {count}, at most {MAX_PARAMS}\n")
+    return None
+
+
+def _listener() -> str | None:
+    """Whose access key the request's ``?key=`` is, if anyone's."""
+    return access.listener(_config().server.access_keys, request.args.get("key"))
+
+
 def _config() -> Config:
     config: Config = current_app.extensions["feedtool"]
     return config
@@ -115,13 +139,28 @@ def _base_url() -> str:
     return _config().base_url or request.host_url.rstrip("/")
 
 
-def _self_url() -> str:
-    """The URL that was asked for, under the configured base URL if any."""
-    base = _config().base_url
-    if base is None:
-        return request.url
+def _query(keep_key: bool) -> str:
+    """The request's query string; without its ``key`` unless asked (a public feed's
+    self link does not repeat a key it was given)."""
     query = request.query_string.decode("utf-8", "replace")
+    if keep_key or "key" not in request.args:
+        return query
+    return urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "key"])
+
+
+def _self_url(private: bool = False) -> str:
+    """The URL that was asked for, under the configured base URL if any; a private
+    feed's keeps the key it was asked with, so that apps re-fetching it are let in."""
+    base = _config().base_url or request.host_url.rstrip("/")
+    query = _query(keep_key=private)
+    if base == request.host_url.rstrip("/") and query == request.query_string.decode("utf-8", "replace"):
+        return request.url
     return f"{base}{request.path}" + (f"?{query}" if query else "")
+
+
+def _no_feed(name: str, fmt: str) -> Response:
+    """The 404 of a feed that does not exist, and of a private one without a valid key."""
+    return _text(404, f"no feed {name}.{fmt}: see / for the list")
 
 
 # --- routes -------------------------------------------------------------------------
@@ -130,8 +169,10 @@ def _self_url() -> str:
 def feed(name: str, fmt: str) -> Response:
     """GET /feeds/<name>.<rss|atom|json>, filtered by the query parameters."""
     feed_config = _config().feed(name)
-    if fmt not in FORMATS or feed_config is None:
-        return _text(404, f"no feed {name}.{fmt}: see / for the list")
+    # Before anything else, filters included: a 400 would tell that a private feed exists.
+    if fmt not in FORMATS or feed_config is None or not feed_config.readable_by(_listener()):
+        return _no_feed(name, fmt)
+    private = feed_config.private
     try:
         flt = parse_filter(request.args.to_dict(flat=False))
     except FilterError as exc:
@@ -146,7 +187,7 @@ def feed(name: str, fmt: str) -> Response:
             check_tags(flt, [*rules, *publisher.store.tag_counts(show.id)])
     except FilterError as exc:
         return _text(400, f"{exc}\n")
-    self_url = _self_url()
+    self_url = _self_url(private)
     try:
         validators = publisher.validators(name, fmt, flt, self_url)
     except UnknownFeed:
@@ -154,33 +195,45 @@ def feed(name: str, fmt: str) -> Response:
     compress = _accepts_gzip()
     etag = _variant_etag(validators.etag, compress)
     if _not_modified(validators, etag):
-        return _with_validators(Response(status=304), validators, etag)
+        return _with_validators(Response(status=304), validators, etag, private)
     try:
         rendered = publisher.feed(name, fmt, flt, self_url)
     except FilterError as exc:
         return _text(400, f"{exc}\n")
-    return _send(rendered, compress, etag)
+    return _send(rendered, compress, etag, private)
 
 
 def feed_without_format(name: str) -> Response:
     """GET /feeds/<name>: a 404 that names the three URLs of the feed, if it exists."""
-    if _config().feed(name) is None:
+    feed_config = _config().feed(name)
+    if feed_config is None or not feed_config.readable_by(_listener()):
         return _text(404, f"no feed {name}: see / for the list")
-    query = request.query_string.decode("utf-8", "replace")
+    query = _query(keep_key=feed_config.private)
     urls = "".join(f"  {_base_url()}/feeds/{name}.{fmt}" + (f"?{query}" if query else "") + "\n" for fmt in FORMATS)
     return _text(404, f"no feed {name}: a feed URL ends in its format, one of\n{urls}")
 
 
 def index() -> Response:
-    """GET /: every show and named feed, with subscribe links and refresh status."""
-    body = _publisher().index(_base_url())
-    return Response(body, content_type=html.CONTENT_TYPE, headers={"Cache-Control": "no-cache"})
+    """GET /: every public show and named feed, with subscribe links and refresh status;
+    with a valid ``?key=``, also the private ones that key reads."""
+    listener = _listener()
+    body = _publisher().index(_base_url(), listener=listener, key=request.args.get("key"))
+    return _listing(Response(body, content_type=html.CONTENT_TYPE), listener)
 
 
 def feeds_opml() -> Response:
-    """GET /feeds.opml: every feed, for importing into a podcast app."""
-    body = _publisher().opml(_base_url())
-    return Response(body, content_type=opml.CONTENT_TYPE, headers={"Cache-Control": "no-cache"})
+    """GET /feeds.opml: every public feed, for importing into a podcast app; with a
+    valid ``?key=``, also the private feeds that key reads, their URLs carrying it."""
+    listener = _listener()
+    body = _publisher().opml(_base_url(), listener=listener, key=request.args.get("key"))
+    return _listing(Response(body, content_type=opml.CONTENT_TYPE), listener)
+
+
+def _listing(response: Response, listener: str | None) -> Response:
+    response.headers["Cache-Control"] = "private, no-cache" if listener else "no-cache"
+    if listener:
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def healthz() -> Response:
@@ -194,6 +247,12 @@ def healthz() -> Response:
     locations = [s.location for show in config.shows.values() for s in show.sources]
     for show in config.shows.values():
         for source in show.sources:
+            if show.private:
+                # Counted in the status, never named: a private show is not on public pages.
+                state = states.get((show.id, source.kind, source.location))
+                success = state.last_success if state else None
+                healthy = healthy and success is not None and now - success <= limit
+                continue
             state = states.get((show.id, source.kind, source.location))
             success = state.last_success if state else None
             fresh = success is not None and now - success <= limit
@@ -242,15 +301,18 @@ def _not_modified(validators: Validators, etag: str) -> bool:
     return False
 
 
-def _with_validators(response: Response, validators: Validators, etag: str) -> Response:
+def _with_validators(response: Response, validators: Validators, etag: str, private: bool = False) -> Response:
     response.headers["ETag"] = etag
     response.last_modified = validators.last_modified
-    response.headers["Cache-Control"] = f"public, max-age={_config().server.max_age}"
+    # A private feed is for the app that asked only: no shared cache (a CDN) may keep it.
+    response.headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age={_config().server.max_age}"
     response.headers["Vary"] = "Accept-Encoding"
+    if private:
+        response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
-def _send(rendered: Rendered, compress: bool, etag: str) -> Response:
+def _send(rendered: Rendered, compress: bool, etag: str, private: bool = False) -> Response:
     body = rendered.body
     response = Response(content_type=rendered.content_type)
     if compress and len(body) >= GZIP_MIN:
@@ -264,7 +326,7 @@ def _send(rendered: Rendered, compress: bool, etag: str) -> Response:
     else:
         response.set_data(body)
         etag = rendered.validators.etag
-    return _with_validators(response, rendered.validators, etag)
+    return _with_validators(response, rendered.validators, etag, private)
 
 
 # --- errors -------------------------------------------------------------------------

@@ -563,3 +563,101 @@ def test_a_local_file_source_takes_no_credentials(tmp_path: Path) -> None:
     (tmp_path / "saved.xml").write_text("<rss/>")
     path = _secret_config(tmp_path, "saved.xml", "        headers: {X-Api-Key: k-2b7e}")
     assert "shows.paid.sources[0].headers: only a source read over HTTP takes credentials" in _problems(path)
+
+
+# --- private shows and feeds, access keys (issue 14) -----------------------------------
+
+ALICE_KEY = "alice-key-0123456789abcdef"
+BOB_KEY = "bob-key-0123456789abcdef"
+PRIVATE = """
+server:
+  access_keys: {{alice: {alice}, bob: {bob}}}
+shows:
+  paid:
+    private: {show}
+    sources: [{{listing: x.txt}}]
+  open:
+    sources: [{{listing: y.txt}}]
+feeds:
+  paid-short:
+    show: paid
+    filter: {{limit: 1}}
+{feed}
+"""
+
+
+def _private(show: str = "true", feed: str = "", alice: str = ALICE_KEY, bob: str = BOB_KEY) -> str:
+    return PRIVATE.format(show=show, feed=feed, alice=alice, bob=bob)
+
+
+def test_private_show_and_its_named_feeds_are_private(write_config: Callable[[str], Path]) -> None:
+    config = load(write_config(_private()))
+    assert config.shows["paid"].private
+    assert not config.shows["open"].private
+    assert dict(config.server.access_keys) == {"alice": ALICE_KEY, "bob": BOB_KEY}
+    for name in ("paid", "paid-short"):
+        feed = config.feed(name)
+        assert feed is not None, name
+        assert feed.private, name
+        assert feed.readable_by("alice")
+        assert feed.readable_by("bob")
+        assert not feed.readable_by(None)
+    open_feed = config.feed("open")
+    assert open_feed is not None
+    assert not open_feed.private
+    assert open_feed.readable_by(None)
+    assert ALICE_KEY not in repr(config)
+
+
+def test_private_to_some_listeners(write_config: Callable[[str], Path]) -> None:
+    feed = "  alice-only: {show: paid, private: [alice]}\n"
+    config = load(write_config(_private(show="[alice, bob]", feed=feed)))
+    only = config.feed("alice-only")
+    assert only is not None
+    assert only.readable_by("alice")
+    assert not only.readable_by("bob")
+    short = config.feed("paid-short")
+    assert short is not None
+    assert short.readers == {"alice", "bob"}
+
+
+def test_a_named_private_feed_of_a_public_show(write_config: Callable[[str], Path]) -> None:
+    config = load(write_config(_private(show="false", feed="  secret: {show: open, private: true}\n")))
+    secret, show = config.feed("secret"), config.feed("open")
+    assert secret is not None
+    assert secret.private
+    assert show is not None
+    assert not show.private
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (_private(show="'yes'"), "shows.paid.private: expected true, false or a list of listener names, got a string"),
+        (_private(show="[carol]"), "shows.paid.private: unknown listener 'carol': not in server.access_keys"),
+        (
+            _private(feed="  leak: {show: paid, private: false}\n"),
+            "feeds.leak.private: a named feed cannot make the private show 'paid' public",
+        ),
+        (
+            _private(show="[alice]", feed="  nobody: {show: paid, private: [bob]}\n"),
+            "feeds.nobody.private: nobody could read it",
+        ),
+        (_private(alice="s3cr3t"), "server.access_keys.alice: expected a key of 16 to 256 printable ASCII"),
+        (_private(alice="'has a space in it 0123'"), "server.access_keys.alice: expected a key of 16"),
+        (_private(bob=ALICE_KEY), "server.access_keys.bob: the same key as listener 'alice'"),
+        (
+            "shows:\n  paid: {private: true, sources: [{listing: x}]}\n",
+            "shows.paid.private: nobody could read it: define server.access_keys",
+        ),
+    ],
+    ids=["not-a-bool", "unknown-listener", "feed-unprivates", "no-common-reader", "short", "space", "same", "no-keys"],
+)
+def test_private_mistakes_name_the_key_never_a_key_value(
+    write_config: Callable[[str], Path], text: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(write_config(text))
+    assert problem in str(info.value)
+    for secret in (ALICE_KEY, "has a space in it 0123", "s3cr3t"):
+        assert secret not in str(info.value)

@@ -145,3 +145,19 @@ def test_a_named_feed_without_a_filter_on_the_index_and_in_the_export(
     out = tmp_path / "public"
     export(runner, site, out)
     assert "quiet-lab-copy.rss" in (out / "index.html").read_text()
+
+
+def test_export_writes_no_private_show(site: Path, tmp_path: Path, runner: CliRunner) -> None:
+    """Issue 14: a private show and its named feeds are not exported, nor named anywhere written."""
+    key = "export-key-0123456789-abcdef"
+    text = site.read_text().replace("  quiet-lab:\n", "  quiet-lab:\n    private: true\n")
+    site.write_text(f"server: {{access_keys: {{alice: {key}}}}}\n{text}")
+    out = tmp_path / "public"
+    export(runner, site, out)
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["feeds.opml", "feeds/atomic.atom", "feeds/atomic.json", "feeds/atomic.rss", "index.html"]
+    for path in out.rglob("*"):
+        if path.is_file():
+            body = path.read_text()
+            for marker in ("quiet-lab", "Quiet Lab", "Open weights", "full.xml", key):
+                assert marker not in body, (path, marker)

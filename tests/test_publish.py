@@ -121,3 +121,13 @@ def test_a_named_feed_without_a_title_says_its_filter_once_on_the_index(tmp_path
         page = Publisher(config, store, RenderCache()).index("https://f.example").decode()
     assert page.count("tag open-models") == 1
     assert "Show 0" in page.split("tag open-models")[0].rsplit("<li>", 1)[1]
+
+
+def test_a_private_feeds_home_link_carries_the_key_of_its_self_link(tmp_path: Path) -> None:
+    """A show without a website links feedtool's index, which lists a private feed only with its key."""
+    config = site(tmp_path, 1, 1)
+    with Store(config.store) as store:
+        publisher = Publisher(config, store)
+        assert publisher.home_url("http://h/feeds/x.rss?tag=a&key=K%26", private=True) == "http://h/?key=K%26"
+        assert publisher.home_url("http://h/feeds/x.rss?tag=a&key=K", private=False) == "http://h/"
+        assert publisher.home_url("http://h/feeds/x.rss", private=True) == "http://h/"

@@ -267,9 +267,10 @@ OVERFLOWING = [
     ("limit", "\u00b2"),
     ("limit", "\u2460"),
     ("filter_time", "\u00b2"),
-    ("limit", "9" * 5000),
-    ("min_duration", "9" * 5000),
-    ("q", " ".join(f"w{n}" for n in range(1000))),
+    # Within the query string's bound (longer is a 414, see test_a_query_string_over_the_bound_is_a_414).
+    ("limit", "9" * 2000),
+    ("min_duration", "9" * 2000),
+    ("q", " ".join(f"w{n}" for n in range(300))),
 ]
 
 
@@ -620,3 +621,240 @@ def test_a_damaged_or_locked_store_is_a_one_line_503_everywhere(
         assert body.count("\n") == 1, (route, body)
         assert body.endswith("\n")
         assert response.headers["Cache-Control"] == "no-store"
+
+
+# --- private shows and feeds (issue 14) ------------------------------------------------
+
+ALICE = "alice-0123456789-abcdef"
+BOB = "bob-0123456789-abcdef-longer"
+PRIVATE_SITE = """
+server:
+  access_keys: {alice: %s, bob: %s}
+shows:
+%s
+  bp:
+    sources: [{rss: bp.xml}]
+feeds:
+%s
+"""
+PRIVATE_SHOW = """
+  quiet-lab:
+    private: true
+    sources: [{rss: full.xml}, {listing: quietlab.txt}]
+    tags:
+      open-models: {match: ['open weights'], fields: [title]}
+"""
+PRIVATE_FEED = """
+  quiet-lab-open:
+    show: quiet-lab
+    filter: {tag: open-models}
+"""
+#: What must not appear on a public page: the private show's id, title, episodes, sources, keys.
+PRIVATE_MARKERS = (
+    "quiet-lab",
+    "Quiet Lab",
+    "Open weights",
+    "Hello",
+    "Bonus: a very",
+    "full.xml",
+    "quietlab.txt",
+    ALICE,
+    BOB,
+)
+
+
+def _private_site(tmp_path: Path, with_private: bool = True) -> Path:
+    """The site fixture's shows, quiet-lab private; without it, a site where it does not exist."""
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "full.xml").write_bytes((DATA / "rss" / "full.xml").read_bytes())
+    (tmp_path / "quietlab.txt").write_bytes((DATA / "listing" / "quietlab.txt").read_bytes())
+    (tmp_path / "bp.xml").write_bytes((DATA / "rss" / "boilerplate.xml").read_bytes())
+    path = tmp_path / "config.yaml"
+    parts = (PRIVATE_SHOW, PRIVATE_FEED) if with_private else ("", "  bp-all: {show: bp}")
+    path.write_text(PRIVATE_SITE % (ALICE, BOB, *parts))
+    assert refresh(load(path)).ok
+    return path
+
+
+@pytest.fixture
+def private_client(tmp_path: Path, client_for: Callable[[Path], FlaskClient]) -> FlaskClient:
+    return client_for(_private_site(tmp_path / "private"))
+
+
+@pytest.fixture
+def absent_client(tmp_path: Path, client_for: Callable[[Path], FlaskClient]) -> FlaskClient:
+    """The same site where quiet-lab and its named feed do not exist."""
+    return client_for(_private_site(tmp_path / "absent", with_private=False))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/feeds/quiet-lab.rss",
+        "/feeds/quiet-lab-open.json",
+        "/feeds/quiet-lab.atom?tag=open-models",
+        "/feeds/quiet-lab.rss?tag=no-such-tag",  # a 400 would tell the feed exists
+        "/feeds/quiet-lab.rss?limit=banana",
+        "/feeds/quiet-lab",
+        "/feeds/quiet-lab-open",
+    ],
+)
+@pytest.mark.parametrize(
+    "key", ["", "&key=", f"&key={ALICE[:-1]}", f"&key={ALICE}x", "&key=bp", f"&key={ALICE.upper()}"]
+)
+def test_a_private_feed_without_a_valid_key_is_the_unknown_feeds_404(
+    private_client: FlaskClient, absent_client: FlaskClient, path: str, key: str
+) -> None:
+    url = path + ("&" if "?" in path else "?") + key[1:] if key else path
+    private, absent = private_client.get(url), absent_client.get(url)
+    assert private.status_code == absent.status_code == 404
+    assert private.get_data() == absent.get_data()
+    assert sorted(private.headers.items()) == sorted(absent.headers.items())
+
+
+@pytest.mark.parametrize("key", [ALICE, BOB])
+def test_a_private_feed_with_a_valid_key(private_client: FlaskClient, key: str) -> None:
+    response = private_client.get(f"/feeds/quiet-lab.rss?key={quote(key)}")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, max-age=300"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    parsed = feedparser.parse(response.get_data())
+    assert len(parsed.entries) == 3
+    assert "Episode 1: Hello" in [e.title for e in parsed.entries]
+    self_links = [link.href for link in parsed.feed.links if link.rel == "self"]
+    assert self_links == [f"http://localhost/feeds/quiet-lab.rss?key={key}"]
+    assert parsed.feed.link == "https://quietlab.example/"  # its website (without one: see test_publish)
+    assert key.encode() not in response.get_data().replace(f"?key={key}".encode(), b"")
+
+
+@pytest.mark.parametrize(
+    ("path", "titles"),
+    [
+        ("/feeds/quiet-lab.json?tag=open-models", ["Episode 2: Open weights, & why they matter"]),
+        ("/feeds/quiet-lab-open.atom", ["Episode 2: Open weights, & why they matter"]),
+        ("/feeds/quiet-lab-open.rss?q=hello", []),
+        ("/feeds/quiet-lab.rss?limit=1&sort=oldest", ["Bonus: a very short one"]),
+    ],
+)
+def test_filters_apply_to_a_private_feed_and_its_self_link_keeps_them_and_the_key(
+    private_client: FlaskClient, path: str, titles: list[str]
+) -> None:
+    url = f"{path}&key={ALICE}" if "?" in path else f"{path}?key={ALICE}"
+    response = private_client.get(url)
+    assert response.status_code == 200
+    if path.split("?")[0].endswith(".json"):
+        document = json.loads(response.get_data())
+        assert [e["title"] for e in document["items"]] == titles
+        self_url = document["feed_url"]
+    else:
+        parsed = feedparser.parse(response.get_data())
+        assert [e.title for e in parsed.entries] == titles
+        self_url = next(link.href for link in parsed.feed.links if link.rel == "self")
+    assert self_url == f"http://localhost{url}"
+
+
+def test_a_private_feeds_filter_errors_need_the_key(private_client: FlaskClient) -> None:
+    response = private_client.get(f"/feeds/quiet-lab.rss?tag=no-such-tag&key={ALICE}")
+    assert response.status_code == 400
+    assert ALICE not in response.get_data(as_text=True)
+
+
+def test_a_private_feed_is_conditional_per_listener(private_client: FlaskClient) -> None:
+    alice = private_client.get(f"/feeds/quiet-lab.rss?key={ALICE}")
+    bob = private_client.get(f"/feeds/quiet-lab.rss?key={BOB}")
+    # Each listener's self link is theirs: never the other's bytes from the render cache.
+    assert ALICE.encode() in alice.get_data()
+    assert BOB.encode() not in alice.get_data()
+    assert BOB.encode() in bob.get_data()
+    assert ALICE.encode() not in bob.get_data()
+    assert alice.headers["ETag"] != bob.headers["ETag"]
+    again = private_client.get(f"/feeds/quiet-lab.rss?key={ALICE}", headers={"If-None-Match": alice.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.headers["Cache-Control"] == "private, max-age=300"
+    assert again.headers["Referrer-Policy"] == "no-referrer"
+    stranger = private_client.get("/feeds/quiet-lab.rss?key=nobody", headers={"If-None-Match": alice.headers["ETag"]})
+    assert stranger.status_code == 404
+
+
+def test_a_public_feed_given_a_key_is_served_as_usual(private_client: FlaskClient) -> None:
+    plain = private_client.get("/feeds/bp.rss?limit=5")
+    keyed = private_client.get(f"/feeds/bp.rss?limit=5&key={ALICE}")
+    assert keyed.status_code == 200
+    assert keyed.get_data() == plain.get_data()
+    assert keyed.headers["Cache-Control"] == "public, max-age=300"
+    assert ALICE.encode() not in keyed.get_data()
+
+
+@pytest.mark.parametrize("path", ["/", "/feeds.opml", "/healthz", "/feeds/nope.rss", "/feeds/nope", "/?key=wrong"])
+def test_public_pages_name_no_private_show(private_client: FlaskClient, path: str) -> None:
+    response = private_client.get(path)
+    text = response.get_data(as_text=True)
+    for marker in PRIVATE_MARKERS:
+        assert marker not in text, (path, marker)
+    assert "bp" in text or path.startswith("/feeds/nope")
+
+
+def test_healthz_counts_private_sources_without_naming_them(private_client: FlaskClient, tmp_path: Path) -> None:
+    health = private_client.get("/healthz").get_json()
+    assert health["status"] == "ok"
+    assert [s["show"] for s in health["sources"]] == ["bp"]
+    # A private source that never refreshed makes the status stale, still without its name.
+    config = tmp_path / "private" / "config.yaml"
+    config.write_text(config.read_text().replace("{listing: quietlab.txt}", "{listing: never.txt}"))
+    os.utime(config, (config.stat().st_mtime + 2,) * 2)
+    stale = private_client.get("/healthz")
+    assert stale.status_code == 503
+    assert "never.txt" not in stale.get_data(as_text=True)
+    assert [s["show"] for s in stale.get_json()["sources"]] == ["bp"]
+
+
+@pytest.mark.parametrize("key", [ALICE, BOB])
+def test_opml_and_index_with_a_key_list_its_private_feeds_with_the_key(private_client: FlaskClient, key: str) -> None:
+    opml_doc = etree.fromstring(private_client.get(f"/feeds.opml?key={quote(key)}").get_data())
+    urls = [o.get("xmlUrl") for o in opml_doc.iter("outline")]
+    assert urls == [
+        f"http://localhost/feeds/quiet-lab.rss?key={key}",
+        "http://localhost/feeds/bp.rss",
+        f"http://localhost/feeds/quiet-lab-open.rss?key={key}",
+    ]
+    index = private_client.get(f"/?key={quote(key)}")
+    assert index.headers["Cache-Control"] == "private, no-cache"
+    assert index.headers["Referrer-Policy"] == "no-referrer"
+    page = index.get_data(as_text=True)
+    assert f"/feeds/quiet-lab-open.rss?key={key}" in page
+    assert f'href="http://localhost/feeds.opml?key={key}"' in page
+    # The key is in links only, and the public page after it is still public (the index cache).
+    assert page.count(key) == page.count(f"?key={key}") + page.count(f"&amp;key={key}")
+    assert "quiet-lab" not in private_client.get("/").get_data(as_text=True)
+
+
+def test_a_listener_reads_only_the_feeds_private_to_them(
+    tmp_path: Path, client_for: Callable[[Path], FlaskClient]
+) -> None:
+    config = _private_site(tmp_path)
+    config.write_text(config.read_text() + "  alice-only: {show: bp, private: [alice]}\n")
+    client = client_for(config)
+    assert client.get(f"/feeds/alice-only.rss?key={ALICE}").status_code == 200
+    assert client.get(f"/feeds/alice-only.rss?key={BOB}").status_code == 404
+    assert client.get("/feeds/alice-only.rss").status_code == 404
+    assert "alice-only" not in client.get(f"/feeds.opml?key={BOB}").get_data(as_text=True)
+
+
+# --- request bounds (issue 14) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/feeds/bp.rss", "/", "/feeds.opml", "/healthz", "/feeds/nope.rss"])
+def test_a_query_string_over_the_bound_is_a_414(client: FlaskClient, path: str) -> None:
+    at_bound = client.get(f"{path}?q=" + "a" * (2048 - 2))
+    assert at_bound.status_code != 414
+    response = client.get(f"{path}?q=" + "secretish" * 300)
+    assert response.status_code == 414
+    assert response.content_type == "text/plain; charset=utf-8"
+    assert response.get_data(as_text=True) == "414 URI Too Long: the query string is over 2,048 bytes\n"
+
+
+def test_too_many_query_parameters_are_a_400_naming_the_limit(client: FlaskClient) -> None:
+    assert client.get("/feeds/bp.rss?" + "&".join(["limit=5"] * 32)).status_code == 200
+    response = client.get("/feeds/bp.rss?" + "&".join(["limit=5"] * 33))
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == "400 too many query parameters: 33, at most 32\n"

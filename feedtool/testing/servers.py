@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
@@ -238,6 +238,7 @@ def gunicorn(
     cwd: Path | None = None,
     probe: str | None = "/healthz",
     preload: bool = False,
+    args: Sequence[str] = (),
 ) -> Iterator[Gunicorn]:
     """Run gunicorn with ``app`` on a free loopback port until every worker has booted
     and it answers ``probe`` (any status; None: booted is enough); stop it when the
@@ -246,7 +247,16 @@ def gunicorn(
         raise RuntimeError("gunicorn is not installed")
     with log.open("wb") as stream:
         server = subprocess.Popen(
-            [GUNICORN, *(["--preload"] if preload else []), "--workers", str(workers), "--bind", "127.0.0.1:0", app],
+            [
+                GUNICORN,
+                *(["--preload"] if preload else []),
+                "--workers",
+                str(workers),
+                "--bind",
+                "127.0.0.1:0",
+                *args,
+                app,
+            ],
             env={**os.environ, **(env or {})},
             stdout=stream,
             stderr=subprocess.STDOUT,
