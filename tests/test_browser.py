@@ -92,6 +92,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             timeout=120,
         )
     assert done.returncode == 0, done.stdout + done.stderr
+    if os.environ.get("STUB"):  # DEV-ONLY
+        env = {"FEEDTOOL_CONFIG": str(config), "PYTHONPATH": "/tmp/stub"}
+        with servers.gunicorn("stubapp:make()", work / "g.log", env=env, preload=True) as server:
+            yield Site(server.base)
+        return
     with servers.feedtool_server(config, work / "gunicorn.log") as base:
         yield Site(base)
 

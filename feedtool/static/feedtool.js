@@ -122,14 +122,21 @@
         if (controller.signal.aborted) {
           return;
         }
+        const html = (response.headers.get("Content-Type") || "").startsWith("text/html");
+        const page = html ? new DOMParser().parseFromString(text, "text/html") : null;
+        // The server's message about the filter of the page as loaded no longer applies.
+        document.getElementById("error")?.remove();
         if (!response.ok) {
-          // A half-typed filter is often invalid (until before since, a bad tag): say why,
-          // keep the last good results on screen.
-          message.textContent = text.split("\n", 1)[0];
+          // A half-typed filter is often invalid (until before since, a bad tag): say why (the
+          // page's #error, else the first line of a plain-text answer) and keep the last good list.
+          const reason = page ? page.getElementById("error")?.textContent : text.split("\n", 1)[0];
+          message.textContent = (reason || `The server answered ${response.status}`).trim();
           message.classList.add("error");
           return;
         }
-        const page = new DOMParser().parseFromString(text, "text/html");
+        if (page === null) {
+          return;
+        }
         for (const id of LIVE_SECTIONS) {
           const mine = document.getElementById(id);
           const theirs = page.getElementById(id);
