@@ -103,7 +103,14 @@
 
     async function update() {
       const url = formUrl(form);
-      if (url === null || url.href === shown) {
+      if (url === null) {
+        return;
+      }
+      if (url.href === shown) {
+        // Back to the filter on screen (an invalid value undone): nothing to fetch, nothing wrong.
+        pending?.abort();
+        message.textContent = "";
+        message.classList.remove("error");
         return;
       }
       pending?.abort(); // a newer filter makes the older answer stale
