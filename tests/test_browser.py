@@ -92,11 +92,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             timeout=120,
         )
     assert done.returncode == 0, done.stdout + done.stderr
-    if os.environ.get("STUB"):  # DEV-ONLY
-        env = {"FEEDTOOL_CONFIG": str(config), "PYTHONPATH": "/tmp/stub"}
-        with servers.gunicorn("stubapp:make()", work / "g.log", env=env, preload=True) as server:
-            yield Site(server.base)
-        return
     with servers.feedtool_server(config, work / "gunicorn.log") as base:
         yield Site(base)
 
@@ -290,6 +285,24 @@ def test_without_javascript_the_form_gives_the_same_list(browser: Browser, site:
     finally:
         context.close()
     watched.assert_clean()
+
+
+def test_an_invalid_filter_while_typing_says_why_and_keeps_the_list(site: Site, watched: Watched) -> None:
+    page = watched.page
+    page.goto(site.show_url())
+    _fill_filter(page)
+    _wait_for_live_update(page)
+    listed, address = _listed(page), page.url
+    page.locator("#filter input[name=min_duration]").press_sequentially("ten", delay=20)
+    page.wait_for_function("() => (document.querySelector('#filter .live-status.error')?.textContent || '') !== ''")
+    assert "min_duration" in page.text_content("#filter .live-status")  # type: ignore[operator]
+    assert _listed(page) == listed
+    assert page.url == address
+    page.fill("#filter input[name=min_duration]", "")
+    page.wait_for_function("() => !document.querySelector('#filter .live-status.error')")
+    assert _listed(page) == listed
+    # The browser logs the 400 of the page's own request; nothing else may go wrong.
+    assert [p for p in watched.problems if "status of 400" not in p] == []
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
