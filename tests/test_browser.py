@@ -320,12 +320,20 @@ def test_screenshots_at_phone_and_desktop_width(
     page.goto(site.show_url())
     _fill_filter(page)
     _wait_for_live_update(page)
-    # Responsive: nothing is wider than the screen, so nobody scrolls sideways.
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
     path = artifacts / f"shows-{SHOW}-{name}-{width}x{height}.png"
     data = page.screenshot(path=str(path), full_page=True)
-    assert _png_size(data)[0] == width
     figures.artifact(f"browser screenshot, {name} {width}x{height}", path)
+    # Responsive: nothing is wider than the screen, so nobody scrolls sideways.
+    wide = page.evaluate(
+        """(width) => Array.from(document.querySelectorAll('body *'))
+            .filter((e) => e.getBoundingClientRect().right > width)
+            .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}`
+                + [...e.classList].map((c) => '.' + c).join('')
+                + ` (right ${e.getBoundingClientRect().right})`)""",
+        width,
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"wider than the screen: {wide}"
+    assert _png_size(data)[0] == width
     watched.assert_clean()
 
 
