@@ -20,14 +20,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from feedtool.config import Config
 from feedtool.errors import StoreError
+from feedtool.files import replace_atomically
 from feedtool.filters import Filter
 from feedtool.publish import FORMATS, Publisher, feed_url
 from feedtool.store import Store
@@ -123,17 +122,7 @@ def write_atomically(path: Path, body: bytes) -> bool:
         raise StoreError(f"cannot read {path}: {exc}") from exc
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(body)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_atomically(path, body)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc}") from exc
     return True
