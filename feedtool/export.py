@@ -6,12 +6,17 @@ the same folder, flushed, then renamed over the old one), so a reader never sees
 half-written file even if the export is killed; an unchanged file is not rewritten.
 Private shows and feeds (issue 14) are not exported: not their feeds, and not on the
 index or in the OPML.
+
+The pages for people (``/shows/...``, issue 15) are not exported: their form and
+filters need the server. The exported index links feed files only (a tag to a named
+feed of exactly that tag), with the pages' style sheet beside it in static/.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 from feedtool.config import Config
@@ -22,8 +27,8 @@ from feedtool.store import Store
 
 
 def export_site(config: Config, out: Path, base_url: str, flt: Filter) -> tuple[int, int]:
-    """Write every public feed, the index and the OPML under out; return (written, unchanged)."""
-    for folder in (out, out / "feeds"):
+    """Write every public feed, the index, its style sheet and the OPML under out; return (written, unchanged)."""
+    for folder in (out, out / "feeds", out / "static"):
         for stale in folder.glob(".*.tmp"):  # left by an export that was killed
             stale.unlink(missing_ok=True)
     written = kept = 0
@@ -36,6 +41,9 @@ def export_site(config: Config, out: Path, base_url: str, flt: Filter) -> tuple[
                 files[out / "feeds" / f"{name}.{fmt}"] = publisher.feed(name, fmt, flt, self_url).body
         files[out / "feeds.opml"] = publisher.opml(base_url)
         files[out / "index.html"] = publisher.index(base_url, static=True)
+        files[out / "static" / "feedtool.css"] = (
+            resources.files("feedtool").joinpath("static", "feedtool.css").read_bytes()
+        )
     for path, body in files.items():
         if write_atomically(path, body):
             written += 1
