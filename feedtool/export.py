@@ -13,6 +13,10 @@ same from one export to the next and changes when the key does. Every export rem
 the folders it did not write (listeners who are gone or whose key changed; all of
 them without ``private``), so revoking a key in the config and exporting again takes
 that listener's feeds offline.
+
+The pages for people (``/shows/...``) are not exported: their form and filters need
+the server. An exported index links feed files only (a tag to a named feed of exactly
+that tag), with the pages' style sheet beside it in static/.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import hashlib
 import hmac
 import shutil
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from feedtool.config import Config
@@ -48,9 +53,9 @@ class Exported:
 
 
 def export_site(config: Config, out: Path, base_url: str, flt: Filter, *, private: bool = False) -> Exported:
-    """Write every public feed, the index and the OPML under out; with ``private``, each
-    listener's folder of the feeds they may read too."""
-    for folder in (out, out / "feeds"):
+    """Write every public feed, the index, its style sheet and the OPML under out; with
+    ``private``, each listener's folder of the feeds they may read too."""
+    for folder in (out, out / "feeds", out / "static"):
         for stale in folder.glob(".*.tmp"):  # left by an export that was killed
             stale.unlink(missing_ok=True)
     tokens = {name: folder_token(key) for name, key in config.server.access_keys.items()} if private else {}
@@ -95,6 +100,7 @@ def _site(publisher: Publisher, listener: str | None, out: Path, base_url: str, 
             files[out / "feeds" / f"{name}.{fmt}"] = publisher.feed(name, fmt, flt, self_url).body
     files[out / "feeds.opml"] = publisher.opml(base_url, listener)
     files[out / "index.html"] = publisher.index(base_url, static=True, listener=listener)
+    files[out / "static" / "feedtool.css"] = resources.files("feedtool").joinpath("static", "feedtool.css").read_bytes()
     return files
 
 

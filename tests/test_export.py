@@ -78,9 +78,9 @@ def test_filtered_export_matches_the_filtered_url(
 
 def test_second_export_rewrites_nothing(site: Path, tmp_path: Path, runner: CliRunner) -> None:
     out = tmp_path / "public"
-    assert "11 files written, 0 unchanged" in export(runner, site, out)
+    assert "12 files written, 0 unchanged" in export(runner, site, out)
     stamps = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in out.rglob("*") if p.is_file()}
-    assert "0 files written, 11 unchanged" in export(runner, site, out)
+    assert "0 files written, 12 unchanged" in export(runner, site, out)
     assert stamps == {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in stamps}
 
 
@@ -127,11 +127,15 @@ def test_exported_index_links_only_files_that_exist(site: Path, tmp_path: Path, 
     assert f'<a class="tag" href="{BASE}/feeds/quiet-lab-open.rss">open-models' in page
     assert re.search(r'<span class="tag">other \(\d+\)</span>', page)
     assert "query parameters" not in page
+    assert "/shows/" not in page  # the pages for people are not exported
 
 
-def test_served_index_still_links_tags_by_query(site: Path, app_factory: Callable[[Path], Flask]) -> None:
+def test_served_index_links_tags_to_the_show_browser(site: Path, app_factory: Callable[[Path], Flask]) -> None:
+    """Issue 15: a tag on the served index opens the show's browser with that tag; the
+    exported index (above) links feed files instead, the browser needing the server."""
     page = app_factory(site).test_client().get("/", base_url=BASE).get_data(as_text=True)
-    assert f'href="{BASE}/feeds/quiet-lab.rss?tag=open-models"' in page
+    assert 'href="/shows/quiet-lab?tag=open-models"' in page
+    assert 'href="/shows/quiet-lab"' in page
     assert "query parameters" in page
 
 
@@ -155,7 +159,14 @@ def test_export_writes_no_private_show(site: Path, tmp_path: Path, runner: CliRu
     out = tmp_path / "public"
     export(runner, site, out)
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert written == ["feeds.opml", "feeds/atomic.atom", "feeds/atomic.json", "feeds/atomic.rss", "index.html"]
+    assert written == [
+        "feeds.opml",
+        "feeds/atomic.atom",
+        "feeds/atomic.json",
+        "feeds/atomic.rss",
+        "index.html",
+        "static/feedtool.css",
+    ]
     for path in out.rglob("*"):
         if path.is_file():
             body = path.read_text()
@@ -196,7 +207,9 @@ def test_export_private_writes_each_listener_a_folder_of_their_feeds(
     # The public site as without --private; alice reads quiet-lab and its named feed, bob only the public one.
     assert [f for f in files if not f.startswith("private/")] == [
         "feeds.opml", "feeds/atomic.atom", "feeds/atomic.json", "feeds/atomic.rss", "index.html",
+        "static/feedtool.css",
     ]  # fmt: skip
+    assert f"private/{alice}/static/feedtool.css" in files  # her index's style sheet
     assert f"private/{alice}/feeds/quiet-lab.rss" in files
     assert f"private/{alice}/feeds/quiet-lab-open.json" in files
     assert not [f for f in files if f.startswith(f"private/{bob}/feeds/quiet-lab")]

@@ -206,7 +206,7 @@ def test_nothing_feedtool_prints_writes_or_serves_holds_a_secret(
         assert_clean(f"feedtool {name} stderr", result.stderr)
     assert b"GET /paid/" in outputs["refresh -vv"].stderr  # urllib3's debug lines were there to scan
     written = [path for path in out.rglob("*") if path.is_file()]
-    assert len(written) == 2 + 3 * 5  # index, OPML; 5 public feeds of 3 formats (header is private)
+    assert len(written) == 3 + 3 * 5  # index, style sheet, OPML; 5 public feeds of 3 formats (header is private)
     for path in written:
         assert_clean(f"exported {path.relative_to(out)}", path.read_bytes())
     # the other origin of the redirect was reached, without the source's header
