@@ -246,6 +246,20 @@ class Publisher:
         export has none of those pages: it links feed files only).
         """
         key = key if listener is not None else None
+        cache_key = self._index_key(base_url, static, listener, key, root)
+        cached = self.cache.get(cache_key)
+        if cached is not None:
+            return cached.body
+        body = self._index(base_url, static, listener, key, root)
+        validators = Validators(f'"{cache_key[:32]}"', self._config_time)
+        self.cache.put(cache_key, Rendered(body, html.CONTENT_TYPE, validators))
+        return body
+
+    def index_etag(self, base_url: str, listener: str | None = None, key: str | None = None, root: str = "") -> str:
+        """The served index page's ETag: it changes when the store commits or the config changes."""
+        return f'"{self._index_key(base_url, False, listener, key if listener is not None else None, root)[:32]}"'
+
+    def _index_key(self, base_url: str, static: bool, listener: str | None, key: str | None, root: str) -> str:
         # One listener's page (its links carry their key) is never another's, nor the public's.
         parts = (
             "index",
@@ -258,14 +272,7 @@ class Publisher:
             key or "",
             root,
         )
-        cache_key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
-        cached = self.cache.get(cache_key)
-        if cached is not None:
-            return cached.body
-        body = self._index(base_url, static, listener, key, root)
-        validators = Validators(f'"{cache_key[:32]}"', self._config_time)
-        self.cache.put(cache_key, Rendered(body, html.CONTENT_TYPE, validators))
-        return body
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
     def _index(self, base_url: str, static: bool, listener: str | None, key: str | None, root: str) -> bytes:
         readable = set(self.readable(listener))

@@ -220,8 +220,15 @@ def index() -> Response:
     """GET /: every public show and named feed, with subscribe links and refresh status;
     with a valid ``?key=``, also the private ones that key reads."""
     listener = _listener()
-    body = _publisher().index(_base_url(), listener=listener, key=request.args.get("key"), root=request.script_root)
-    return _page_headers(_listing(Response(body, content_type=html.CONTENT_TYPE), listener), bool(listener))
+    publisher, key = _publisher(), request.args.get("key")
+    etag = publisher.index_etag(_base_url(), listener=listener, key=key, root=request.script_root)
+    if request.if_none_match and request.if_none_match.contains_weak(etag.strip('"')):
+        response = Response(status=304)
+    else:
+        body = publisher.index(_base_url(), listener=listener, key=key, root=request.script_root)
+        response = Response(body, content_type=html.CONTENT_TYPE)
+    response.headers["ETag"] = etag
+    return _page_headers(_listing(response, listener), bool(listener))
 
 
 def show_page(show_id: str) -> Response:

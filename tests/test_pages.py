@@ -395,6 +395,28 @@ def test_pages_are_conditional(client: FlaskClient, url: str) -> None:
     )
 
 
+def test_the_index_is_conditional_per_listener_and_changes_with_the_store(
+    tmp_path: Path, client_for: Callable[[Path], FlaskClient]
+) -> None:
+    (tmp_path / "a.xml").write_bytes(feeds.feed(feeds.item(1)))
+    config = tmp_path / "config.yaml"
+    config.write_text("shows: {a: {sources: [{rss: a.xml}]}}\n")
+    assert refresh(load(config)).ok
+    client = client_for(config)
+    first = client.get("/")
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "no-cache"
+    again = client.get("/", headers={"If-None-Match": etag})
+    assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", etag)
+    assert again.headers["Content-Security-Policy"] == CSP
+    # A refresh that stores something new is a new page.
+    (tmp_path / "a.xml").write_bytes(feeds.feed(feeds.item(2) + feeds.item(1)))
+    assert refresh(load(config)).ok
+    changed = client.get("/", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
+
+
 # --- private shows ------------------------------------------------------------------
 
 
