@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import stat
-import tempfile
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from feedtool.config import SourceConfig, is_id
 from feedtool.errors import ConfigEditError, DiscoveryError, FetchError, ParseError
 from feedtool.fetch import Response, Retriever
+from feedtool.files import replace_atomically
 from feedtool.model import Episode, Listing
 from feedtool.sources import KINDS, ParseContext, radionet
 from feedtool.sources.common import feed_links, resolve_url
@@ -545,17 +544,6 @@ def write_config(path: Path, before: bytes, text: str) -> None:
     try:
         if target.read_bytes() != before:
             raise ConfigEditError(f"{path} changed while the show was being added; nothing written, try again")
-        mode = stat.S_IMODE(target.stat().st_mode)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(text.encode("utf-8"))
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_atomically(target, text.encode("utf-8"), stat.S_IMODE(target.stat().st_mode))
     except OSError as exc:
         raise ConfigEditError(f"cannot write {path}: {exc}") from exc

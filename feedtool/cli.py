@@ -292,15 +292,25 @@ def serve(state: State, /, host: str, port: int) -> None:
 @main.command()
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="output folder")
 @click.option("--base-url", required=True, help="the URL the folder will be served at")
+@click.option(
+    "--private",
+    is_flag=True,
+    help="also write each listener's private feeds into a folder of their own, private/<token>/, and print its URL",
+)
 @filter_options
 @click.pass_obj
-def export(state: State, /, out: Path, base_url: str, **params: Any) -> None:
+def export(state: State, /, out: Path, base_url: str, private: bool, **params: Any) -> None:
     """Write the site as static files: feeds, index.html and feeds.opml.
 
     Each file is written atomically; files whose content did not change are left
     untouched, so a CDN or rsync sees only real changes. The filter flags apply to
     every exported feed at once (each show's and each named feed's, combined with
     its own filter), for a site that serves, say, only the last year.
+
+    Private shows and feeds are left out, unless --private is given: then each
+    listener of server.access_keys gets a folder whose unguessable name comes from
+    their key, with every feed they may read; its URL is printed. An export without
+    --private, or after a key is removed or changed, removes the folders it did not write.
 
     \b
     Example:
@@ -311,13 +321,19 @@ def export(state: State, /, out: Path, base_url: str, **params: Any) -> None:
     flt = _filter(params)
     if not base_url.startswith(("http://", "https://")):
         raise UsageProblem(f"--base-url {base_url!r}: expected an http:// or https:// URL")
+    if private and not state.config.server.access_keys:
+        raise UsageProblem("--private: the config has no server.access_keys, so there is no listener to export for")
     try:
-        written, kept = export_site(state.config, out, base_url.rstrip("/"), flt)
+        done = export_site(state.config, out, base_url.rstrip("/"), flt, private=private)
     except FilterError as exc:
         raise UsageProblem(str(exc)) from exc
     except FeedtoolError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{out}: {written} files written, {kept} unchanged")
+    click.echo(f"{out}: {done.written} files written, {done.kept} unchanged")
+    for listener, url in done.private.items():
+        click.echo(f"private feeds of {listener}: {url}")
+    if done.private:
+        click.echo("(anyone with one of these URLs can read those feeds: give each only to its listener)")
 
 
 @main.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -20,7 +21,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from feedtool import __version__
 from feedtool.config import Config, FeedConfig
-from feedtool.filters import Filter, combine
+from feedtool.filters import Filter, check_tags, combine
 from feedtool.model import Show, ShowInfo, SourceState, StoredEpisode, is_empty
 from feedtool.normalize.text import html_to_text, xml_safe
 from feedtool.redact import public_name, public_text
@@ -42,6 +43,7 @@ class FeedStore(Protocol):
     def count(self, show_id: str) -> int: ...
     def tag_counts(self, show_id: str) -> dict[str, int]: ...
     def source_states(self, show_id: str | None = None) -> list[SourceState]: ...
+    def episode(self, show_id: str, episode_id: int) -> StoredEpisode | None: ...
     def episodes(
         self,
         show_id: str,
@@ -157,15 +159,8 @@ class Publisher:
         """What a feed shows: the show's metadata and the episodes that pass both the
         named feed's filter and the request's."""
         feed = self.feed_config(name)
-        show_config = self.config.shows[feed.show]
         info = self.show_info(feed.show)
-        combined = combine((feed.filter, flt))
-        episodes = self.store.episodes(
-            feed.show,
-            combined,
-            cap=show_config.cap,
-            regex_seconds=self.config.server.regex_timeout,
-        )
+        episodes = self.episodes(name, flt)
         title = self.title(name, info)
         label = xml_safe(flt.describe())
         if label:
@@ -182,6 +177,27 @@ class Publisher:
             updated=updated,
             podcast_guid=podcast_guid(info, name, flt.query(), own_feed=name in self.config.shows),
         )
+
+    def episodes(self, name: str, flt: Filter) -> list[StoredEpisode]:
+        """The episodes a feed holds for a request's filter, in its order: what the feed
+        renders and what the show's browser page lists (one query, so they cannot disagree)."""
+        feed = self.feed_config(name)
+        return self.store.episodes(
+            feed.show,
+            combine((feed.filter, flt)),
+            cap=self.config.shows[feed.show].cap,
+            regex_seconds=self.config.server.regex_timeout,
+        )
+
+    def check_tags(self, name: str, flt: Filter, known: Iterable[str] | None = None) -> None:
+        """Raise FilterError when the filter names a tag the feed's show does not know
+        (``known``: the show's stored tags, if at hand)."""
+        show = self.config.shows[self.feed_config(name).show]
+        rules = {r.name for r in show.tags}
+        # Only a tag that no rule names costs a look at the stored tags: the usual
+        # request (a rule's tag) stays one version check before its 304.
+        if any(tag not in rules for tag in (*flt.tags, *flt.exclude_tags)):
+            check_tags(flt, [*rules, *(self.store.tag_counts(show.id) if known is None else known)])
 
     def show_info(self, show_id: str) -> ShowInfo:
         """A show's metadata as merged from its sources, with the config's settings on top."""
@@ -211,7 +227,14 @@ class Publisher:
 
     # --- the index page and OPML ----------------------------------------------------
 
-    def index(self, base_url: str, static: bool = False, listener: str | None = None, key: str | None = None) -> bytes:
+    def index(
+        self,
+        base_url: str,
+        static: bool = False,
+        listener: str | None = None,
+        key: str | None = None,
+        root: str = "",
+    ) -> bytes:
         """The HTML index of every show and named feed, from the render cache until the
         store commits another write (the page of 10,000 shows takes seconds to render).
 
@@ -219,8 +242,24 @@ class Publisher:
         ignores it) and so links a tag only to a named feed of exactly that tag.
         ``listener``: also the private shows and feeds this listener may read, linked
         with ``key`` (None: the public page, which names no private show or feed).
+        ``root``: the app's path prefix, for links to the pages for people (a static
+        export has none of those pages: it links feed files only).
         """
         key = key if listener is not None else None
+        cache_key = self._index_key(base_url, static, listener, key, root)
+        cached = self.cache.get(cache_key)
+        if cached is not None:
+            return cached.body
+        body = self._index(base_url, static, listener, key, root)
+        validators = Validators(f'"{cache_key[:32]}"', self._config_time)
+        self.cache.put(cache_key, Rendered(body, html.CONTENT_TYPE, validators))
+        return body
+
+    def index_etag(self, base_url: str, listener: str | None = None, key: str | None = None, root: str = "") -> str:
+        """The served index page's ETag: it changes when the store commits or the config changes."""
+        return f'"{self._index_key(base_url, False, listener, key if listener is not None else None, root)[:32]}"'
+
+    def _index_key(self, base_url: str, static: bool, listener: str | None, key: str | None, root: str) -> str:
         # One listener's page (its links carry their key) is never another's, nor the public's.
         parts = (
             "index",
@@ -231,17 +270,11 @@ class Publisher:
             str(static),
             listener or "",
             key or "",
+            root,
         )
-        cache_key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
-        cached = self.cache.get(cache_key)
-        if cached is not None:
-            return cached.body
-        body = self._index(base_url, static, listener, key)
-        validators = Validators(f'"{cache_key[:32]}"', self._config_time)
-        self.cache.put(cache_key, Rendered(body, html.CONTENT_TYPE, validators))
-        return body
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
-    def _index(self, base_url: str, static: bool, listener: str | None, key: str | None) -> bytes:
+    def _index(self, base_url: str, static: bool, listener: str | None, key: str | None, root: str) -> bytes:
         readable = set(self.readable(listener))
         infos = {show_id: self.show_info(show_id) for show_id in self.config.shows if show_id in readable}
         named: dict[str, list[FeedConfig]] = {}
@@ -252,11 +285,16 @@ class Publisher:
         # One section at a time: with the sections of 10,000 shows alive at once, the
         # cyclic garbage collector's passes over them made the page superlinear.
         sections = (
-            self._section(base_url, feed, infos[feed.name], named.get(feed.name, []), static, key) for feed in feeds
+            self._section(base_url, feed, infos[feed.name], named.get(feed.name, []), static, key, root)
+            for feed in feeds
         )
         private = any(self._private(name) for name in readable)
         opml_url = f"{base_url}/feeds.opml" + (f"?{urlencode({'key': key})}" if key and private else "")
-        return html.render(feeds, sections, opml_url, static=static)
+        keyq = f"?{urlencode({'key': key})}" if key else ""
+        if static:
+            # An export writes the style sheet beside index.html (see export.py).
+            return html.render(feeds, sections, opml_url, static=True, static_url=f"{base_url}/static")
+        return html.render(feeds, sections, opml_url, static_url=f"{root}/static", home_url=f"{root}/{keyq}")
 
     def _private(self, name: str) -> bool:
         feed = self.config.feed(name)
@@ -270,9 +308,16 @@ class Publisher:
         named: list[FeedConfig],
         static: bool,
         key: str | None = None,
+        root: str = "",
     ) -> html.ShowSection:
         show_id = feed.name
         key = key if self.config.shows[show_id].private else None
+
+        def page(path: str, flt: Filter = Filter()) -> str | None:  # noqa: B008 - frozen
+            """A page for people, with the filter and key as its query; none in a static export."""
+            query = [*flt.query(), *([("key", key)] if key else [])]
+            return None if static else f"{root}/shows/{show_id}{path}" + (f"?{urlencode(query)}" if query else "")
+
         # A static site links a tag only to a named feed whose filter is exactly that tag.
         tag_feeds = (
             {
@@ -285,19 +330,27 @@ class Publisher:
         )
         states = {(s.kind, s.location): s for s in self.store.source_states(show_id)}
         locations = [s.location for show in self.config.shows.values() for s in show.sources]
+        latest = (
+            self.store.episodes(show_id, Filter(limit=self.config.server.latest)) if self.config.server.latest else []
+        )
         return html.ShowSection(
             id=show_id,
             feed=feed,
+            browser_url=page(""),
+            artwork=html.web_url(info.image),
             website=info.link,
             description=html_to_text(info.description or ""),
             episode_count=self.store.count(show_id),
             tags=[
-                html.TagLink(tag, count, self._tag_url(base_url, show_id, tag, tag_feeds, static, key))
+                html.TagLink(
+                    tag,
+                    count,
+                    self._tag_url(base_url, tag, tag_feeds, key) if static else page("", Filter(tags=(tag,))),
+                )
                 for tag, count in self.store.tag_counts(show_id).items()
             ],
-            latest=self.store.episodes(show_id, Filter(limit=self.config.server.latest))
-            if self.config.server.latest
-            else [],
+            latest=latest,
+            episode_urls={} if static else {e.id: page(f"/episodes/{e.id}") or "" for e in latest},
             sources=[
                 _public_state(states.get((s.kind, s.location), SourceState(show_id, s.kind, s.location)), locations)
                 for s in self.config.shows[show_id].sources
@@ -309,17 +362,15 @@ class Publisher:
                     f.title or self.config.shows[show_id].title or info.title or show_id,
                     self._urls(base_url, f.name, key),
                     f.filter.describe(),
+                    page("", f.filter),
                 )
                 for f in named
             ],
         )
 
     @staticmethod
-    def _tag_url(
-        base_url: str, show_id: str, tag: str, tag_feeds: dict[str, str], static: bool, key: str | None
-    ) -> str | None:
-        if not static:
-            return feed_url(base_url, show_id, "rss", Filter(tags=(tag,)), key)
+    def _tag_url(base_url: str, tag: str, tag_feeds: dict[str, str], key: str | None) -> str | None:
+        """In a static export, a tag links to a named feed of exactly that tag, if any."""
         name = tag_feeds.get(tag)
         return feed_url(base_url, name, "rss", key=key) if name else None
 

@@ -25,10 +25,10 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from feedtool import __version__, access
+from feedtool import __version__, access, pages
 from feedtool.config import Config, config_path, load
 from feedtool.errors import ConfigError, FilterError, StartupConfigError, StoreError
-from feedtool.filters import check_tags, parse_filter
+from feedtool.filters import parse_filter
 from feedtool.normalize.dates import format_iso
 from feedtool.publish import FORMATS, Publisher, RenderCache, Rendered, UnknownFeed, Validators
 from feedtool.redact import public_location, public_text
@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 
 #: Bodies smaller than this are sent uncompressed: gzip would not pay.
 GZIP_MIN = 1024
+#: The headers of every HTML page (issue 15): no inline script or style, nothing framed,
+#: forms posted only here; artwork and audio come from the podcasts' hosts.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; "
+    "media-src https: http:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 #: Longest query string answered (bytes; longer is a 414), and most query parameters (more is a 400).
 MAX_QUERY = 2048
 MAX_PARAMS = 32
@@ -69,6 +75,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/feeds/<name>.<fmt>", "feed", feed)
     app.add_url_rule("/feeds/<name>", "feed_without_format", feed_without_format)
+    app.add_url_rule("/shows/<show_id>", "show_page", show_page)
+    app.add_url_rule("/shows/<show_id>/episodes/<int:episode_id>", "episode_page", episode_page)
     return app
 
 
@@ -179,12 +187,7 @@ def feed(name: str, fmt: str) -> Response:
         return _text(400, f"{exc}\n")
     publisher = _publisher()
     try:
-        show = _config().shows[feed_config.show]
-        rules = {r.name for r in show.tags}
-        # Only a tag that no rule names costs a look at the stored tags: the usual
-        # request (a rule's tag) stays one version check before its 304.
-        if any(tag not in rules for tag in (*flt.tags, *flt.exclude_tags)):
-            check_tags(flt, [*rules, *publisher.store.tag_counts(show.id)])
+        publisher.check_tags(name, flt)
     except FilterError as exc:
         return _text(400, f"{exc}\n")
     self_url = _self_url(private)
@@ -217,8 +220,72 @@ def index() -> Response:
     """GET /: every public show and named feed, with subscribe links and refresh status;
     with a valid ``?key=``, also the private ones that key reads."""
     listener = _listener()
-    body = _publisher().index(_base_url(), listener=listener, key=request.args.get("key"))
-    return _listing(Response(body, content_type=html.CONTENT_TYPE), listener)
+    publisher, key = _publisher(), request.args.get("key")
+    etag = publisher.index_etag(_base_url(), listener=listener, key=key, root=request.script_root)
+    if request.if_none_match and request.if_none_match.contains_weak(etag.strip('"')):
+        response = Response(status=304)
+    else:
+        body = publisher.index(_base_url(), listener=listener, key=key, root=request.script_root)
+        response = Response(body, content_type=html.CONTENT_TYPE)
+    response.headers["ETag"] = etag
+    return _page_headers(_listing(response, listener), bool(listener))
+
+
+def show_page(show_id: str) -> Response:
+    """GET /shows/<id>: the show's episode browser, filtered by the feed's query parameters."""
+    return _page("show", show_id, None)
+
+
+def episode_page(show_id: str, episode_id: int) -> Response:
+    """GET /shows/<id>/episodes/<episode id>: an episode's show notes and audio player."""
+    return _page("episode", show_id, episode_id)
+
+
+def _page(kind: str, show_id: str, episode_id: int | None) -> Response:
+    """A page for people: a 404 for an unknown or unreadable show, a redirect without
+    empty parameters, a 304 when unchanged, else the page, conditional like the feeds."""
+    listener = _listener()
+    publisher = _publisher()
+    if not pages.readable_show(publisher, show_id, listener):
+        return _no_show(show_id)  # before anything else: a 400 or 302 would tell that it exists
+    pairs = list(request.args.items(multi=True))
+    if pages.blank_params(pairs):
+        # An empty form control means "any": the canonical URL leaves it out.
+        query = urlencode(pages.without_blanks(pairs))
+        moved = Response(status=302)
+        moved.headers["Location"] = f"{request.script_root}{request.path}" + (f"?{query}" if query else "")
+        return _page_headers(moved, _config().shows[show_id].private)
+    private = _config().shows[show_id].private
+    req = pages.Request(show_id, pairs, _base_url(), request.script_root, listener, request.args.get("key"))
+    etag = pages.etag(publisher, kind if episode_id is None else f"{kind}/{episode_id}", req)
+    if request.if_none_match and request.if_none_match.contains_weak(etag.strip('"')):
+        response = Response(status=304)
+    else:
+        try:
+            if episode_id is None:
+                status, body = pages.browser(publisher, req)
+            else:
+                status, body = 200, pages.episode_page(publisher, req, episode_id)
+        except pages.UnknownPage:
+            return _no_show(show_id) if episode_id is None else _text(404, f"no episode {episode_id} in {show_id}\n")
+        response = Response(body, status=status, content_type=html.CONTENT_TYPE)
+    if response.status_code != 400:
+        response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "private, no-cache" if private else "no-cache"
+    return _page_headers(response, private)
+
+
+def _no_show(show_id: str) -> Response:
+    """The 404 of a show that does not exist, and of a private one without a valid key."""
+    return _page_headers(_text(404, f"no show {show_id}: see / for the list\n"), False)
+
+
+def _page_headers(response: Response, private: bool) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # A private page's URLs hold a key: no Referer may carry it to an artwork or audio host.
+    response.headers["Referrer-Policy"] = "no-referrer" if private else "strict-origin-when-cross-origin"
+    return response
 
 
 def feeds_opml() -> Response:

@@ -35,7 +35,11 @@ MARKERS = {
     "header value": "hdr8a3f6c1e9b4d7x",
     "user info password": "uipw1d6b8e3a7c9f2",
     "wrong file password": "wrongpw9e2b5d8c1a",
+    "access key from the environment": "akeyalice7c2e9b4d1f6",
+    "access key from a file": "akeybob3f8a1d6c9e2b7",
 }
+#: What only a listener with a key may see: the private show's id, title and episodes.
+PRIVATE_NAMES = ("header show", "header episode", "feeds/header.", "X-Api-Key")
 
 
 def assert_clean(surface: str, data: bytes | str) -> None:
@@ -76,6 +80,8 @@ class Site:
 
 CONFIG = """\
 fetch: {{retries: 1, deadline: 10, connect_timeout: 2, read_timeout: 2}}
+server:
+  access_keys: {{alice: "${{FT_ALICE_KEY}}", bob_file: secrets/bob-key}}
 shows:
   tokenurl:
     sources:
@@ -86,6 +92,7 @@ shows:
         username: alice
         password: ${{FT_LEAK_PASS}}
   header:
+    private: true
     sources:
       - rss: {base}/header.rss
         headers: {{X-Api-Key: "{header}"}}
@@ -110,6 +117,7 @@ feeds:
 @pytest.fixture
 def site(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> Site:
     monkeypatch.setenv("FT_LEAK_PASS", MARKERS["env password"])
+    monkeypatch.setenv("FT_ALICE_KEY", MARKERS["access key from the environment"])
     upstream.route(f"/paid/{MARKERS['path token']}/feed.rss", _checked("token", MARKERS["query token"], "tokenurl"))  # type: ignore[arg-type]
     upstream.route("/basic.rss", _checked("Authorization", _basic("alice", MARKERS["env password"]), "basic"))  # type: ignore[arg-type]
     upstream.route("/header.rss", _checked("X-Api-Key", MARKERS["header value"], "header"))  # type: ignore[arg-type]
@@ -123,6 +131,7 @@ def site(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch) ->
     upstream.serve("/landed.rss", _rss("landed"))
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "password").write_text(MARKERS["wrong file password"] + "\n")
+    (tmp_path / "secrets" / "bob-key").write_text(MARKERS["access key from a file"] + "\n")
     config = tmp_path / "config.yaml"
     config.write_text(
         CONFIG.format(
@@ -139,7 +148,12 @@ def site(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch) ->
 
 def _feedtool(site: Site, *args: str) -> subprocess.CompletedProcess[bytes]:
     """feedtool in a process of its own, so that its real logging and stdout are what is scanned."""
-    env = {**os.environ, "FT_LEAK_PASS": MARKERS["env password"], "NO_PROXY": "*"}
+    env = {
+        **os.environ,
+        "FT_LEAK_PASS": MARKERS["env password"],
+        "FT_ALICE_KEY": MARKERS["access key from the environment"],
+        "NO_PROXY": "*",
+    }
     return subprocess.run(
         [sys.executable, "-m", "feedtool", "--config", str(site.config), *args],
         capture_output=True,
@@ -174,12 +188,25 @@ def test_nothing_feedtool_prints_writes_or_serves_holds_a_secret(
     out = tmp_path / "public"
     outputs["export"] = _feedtool(site, "export", "--out", str(out), "--base-url", "https://feeds.example.org")
     assert outputs["export"].returncode == 0, outputs["export"].stderr
+    for path in (p for p in out.rglob("*") if p.is_file()):  # the public export: no private show
+        for name in PRIVATE_NAMES:
+            assert name.encode() not in path.read_bytes(), (path, name)
+    mine = tmp_path / "mine"
+    outputs["export --private"] = _feedtool(
+        site, "export", "--out", str(mine), "--base-url", "https://feeds.example.org", "--private"
+    )
+    assert outputs["export --private"].returncode == 0, outputs["export --private"].stderr
+    assert b"private feeds of alice: https://feeds.example.org/private/" in outputs["export --private"].stdout
+    written_private = [p for p in mine.rglob("*") if p.is_file()]
+    assert any(p.name == "header.rss" for p in written_private)
+    for path in written_private:
+        assert_clean(f"exported with --private {path.relative_to(mine)}", path.read_bytes())
     for name, result in outputs.items():
         assert_clean(f"feedtool {name} stdout", result.stdout)
         assert_clean(f"feedtool {name} stderr", result.stderr)
     assert b"GET /paid/" in outputs["refresh -vv"].stderr  # urllib3's debug lines were there to scan
     written = [path for path in out.rglob("*") if path.is_file()]
-    assert len(written) >= 3 * 6
+    assert len(written) == 3 + 3 * 5  # index, style sheet, OPML; 5 public feeds of 3 formats (header is private)
     for path in written:
         assert_clean(f"exported {path.relative_to(out)}", path.read_bytes())
     # the other origin of the redirect was reached, without the source's header
@@ -207,6 +234,22 @@ def test_nothing_feedtool_prints_writes_or_serves_holds_a_secret(
     index = client.get("/").get_data(as_text=True)
     assert "/paid/" not in index
     assert "wrong.rss" not in index
+    # Public pages name no private show; its feed is the 404 of a feed that does not exist.
+    for path in ("/", "/healthz", "/feeds.opml", "/feeds/header.rss"):
+        body = client.get(path).get_data(as_text=True)
+        for name in PRIVATE_NAMES:
+            assert name not in body, (path, name)
+    hidden, missing = client.get("/feeds/header.rss"), client.get("/feeds/nope.rss")
+    assert (hidden.status_code, hidden.get_data().replace(b"header", b"nope")) == (404, missing.get_data())
+    # With a key: the private show, and the key only as the key= of its links, never as text.
+    for key in (MARKERS["access key from the environment"], MARKERS["access key from a file"]):
+        for path in ("/feeds/header.rss", "/feeds/header.json", "/feeds.opml", "/"):
+            response = client.get(f"{path}?key={key}")
+            assert response.status_code == 200, path
+            body = response.get_data(as_text=True)
+            assert "header episode" in body or "header show" in body, path
+            assert body.count(key) == body.count(f"key={key}") > 0, path
+            assert_clean(f"GET {path}?key=... without its key links", body.replace(f"key={key}", "key=K"))
 
 
 def test_an_old_unmasked_error_in_the_store_is_masked_when_shown(site: Site, upstream: Upstream) -> None:

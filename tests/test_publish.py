@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,14 +96,14 @@ def test_index_page_makes_one_section_at_a_time(tmp_path: Path, monkeypatch: pyt
     alive: list[int] = []
     render = html.render
 
-    def watched(feeds: object, sections: Iterable[html.ShowSection], opml: str, static: bool = False) -> bytes:
+    def watched(feeds: object, sections: Iterable[html.ShowSection], opml: str, **options: Any) -> bytes:
         def each() -> Iterator[html.ShowSection]:
             for section in sections:
                 # type(), not isinstance(): a dead weakref.proxy among the objects raises on __class__
                 alive.append(sum(type(o) is html.ShowSection for o in gc.get_objects()))
                 yield section
 
-        return render(feeds, each(), opml, static=static)  # type: ignore[arg-type]
+        return render(feeds, each(), opml, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(html, "render", watched)
     with Store(config.store, read_only=True) as store:

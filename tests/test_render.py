@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import feedparser
@@ -489,10 +490,13 @@ def test_index_page_fits_a_phone() -> None:
     feed = html.FeedLinks("s", "Show", {f: f"https://f.example/feeds/s.{f}" for f in ("rss", "atom", "json")})
     day = datetime(2026, 5, 4, tzinfo=UTC)
     episode = StoredEpisode(1, "s", Episode(guid="e1", title="One", published=day, duration=60), (), day, day)
-    section = html.ShowSection("s", feed, None, "", 1, [], [episode], [failed], [])
+    section = html.ShowSection("s", feed, "/shows/s", None, None, "", 1, [], [episode], [failed], [])
     page = html.render([feed], [section], "https://f.example/feeds.opml").decode()
     tree = etree.HTML(page)
-    style = re.sub(r"\s+", " ", re.sub(r"/\*.*?\*/", "", "".join(tree.xpath("//style/text()")), flags=re.S))
+    # The style sheet is a static file since issue 15 (the pages' CSP allows no inline style).
+    assert tree.xpath("//link[@rel='stylesheet']/@href") == ["/static/feedtool.css"]
+    sheet = (resources.files("feedtool") / "static" / "feedtool.css").read_text()
+    style = re.sub(r"\s+", " ", re.sub(r"/\*.*?\*/", "", sheet, flags=re.S))
     rules = {k.strip(): v for k, v in re.findall(r"([^{}]+)\{([^{}]*)\}", style.split("@media", 1)[0])}
     narrow = re.search(r"@media \(max-width: [0-9.]+rem\) \{(.*)\}", style)
     assert narrow, style

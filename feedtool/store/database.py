@@ -481,17 +481,27 @@ class Store:
             if failure:
                 raise failure[0] from exc
             raise
-        return [
-            StoredEpisode(
-                id=row[0],
-                show_id=show_id,
-                data=decode_episode(row[1]),
-                tags=tuple(row[2].split("\n")) if row[2] else (),
-                first_seen=datetime.fromtimestamp(row[3], UTC),
-                updated=datetime.fromtimestamp(row[4], UTC),
-            )
-            for row in rows
-        ]
+        return [_stored_episode(show_id, row) for row in rows]
+
+    @_guarded("read")
+    def episode(self, show_id: str, episode_id: int) -> StoredEpisode | None:
+        """One stored episode of a show by its id (an episode page's), or None."""
+        row = self.db.execute(
+            "SELECT e.id, e.data, e.tags, e.first_seen, e.updated FROM episodes e WHERE e.show_id = ? AND e.id = ?",
+            (show_id, episode_id),
+        ).fetchone()
+        return None if row is None else _stored_episode(show_id, row)
+
+
+def _stored_episode(show_id: str, row: Sequence[Any]) -> StoredEpisode:
+    return StoredEpisode(
+        id=row[0],
+        show_id=show_id,
+        data=decode_episode(row[1]),
+        tags=tuple(row[2].split("\n")) if row[2] else (),
+        first_seen=datetime.fromtimestamp(row[3], UTC),
+        updated=datetime.fromtimestamp(row[4], UTC),
+    )
 
 
 def _columns(row: Row) -> dict[str, Any]:

@@ -1,0 +1,23 @@
+"""Writing a file so that a reader never sees it half-written."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def replace_atomically(path: Path, body: bytes, mode: int = 0o644) -> None:
+    """Replace path's content with body: a temporary file in the same folder, flushed to
+    disk, given ``mode``, then renamed over path. Raises OSError; leaves no temporary file."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(body)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
