@@ -103,10 +103,14 @@ def client_for(app_factory: Callable[[Path], Flask]) -> Callable[[Path], FlaskCl
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the figures measured by the tests (the load test's, for one)."""
-    from figures import FIGURES
+    """Print the figures measured by the tests (the load test's, for one) and the artefacts kept."""
+    from figures import ARTIFACTS, FIGURES
 
     if FIGURES:
         terminalreporter.section("figures")
         for name, figure in FIGURES:
             terminalreporter.write_line(f"{name}: {figure}")
+    if ARTIFACTS:
+        terminalreporter.section("artefacts")
+        for name, path in ARTIFACTS:
+            terminalreporter.write_line(f"{name}: {path}")
