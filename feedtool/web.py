@@ -2,9 +2,10 @@
 
 ``create_app()`` reads the config named by ``FEEDTOOL_CONFIG`` (or ./config.yaml)
 and fails at start-up if it is invalid; when the file changes, the next request
-reads it again (an invalid edit is logged and the previous config kept). Each request opens the store on ``g``;
-rendered feeds are cached per process and keyed by the store's version, so a
-refresh in another process shows up on the next request. Errors are short plain
+reads it again (an invalid edit is logged and the previous config kept). Each thread
+keeps one read-only store connection, which each request checks first (a changed
+data version or a replaced file); rendered feeds are cached per process and keyed
+by the store's version, so a refresh in another process shows up on the next request. Errors are short plain
 text; nothing a client sends makes the app answer 500. No route fetches a URL.
 
 Private shows and feeds (issue 14) are served only with a listener's ``?key=``;
@@ -17,6 +18,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +35,7 @@ from feedtool.normalize.dates import format_iso
 from feedtool.publish import FORMATS, Publisher, RenderCache, Rendered, UnknownFeed, Validators
 from feedtool.redact import public_location, public_text
 from feedtool.render import html, opml
-from feedtool.store import Store
+from feedtool.store.serving import ServingStore
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["feedtool.cache"] = RenderCache(app.config["RENDER_CACHE_BYTES"])
     app.before_request(_bound_query)
     app.before_request(_reload_if_changed)
-    app.teardown_appcontext(_close_store)
+    # Per thread: a store connection and a publisher, kept across requests (issue 16).
+    app.extensions["feedtool.kept"] = threading.local()
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(Exception, _unexpected)
@@ -127,19 +130,25 @@ def _config() -> Config:
 
 
 def _publisher() -> Publisher:
+    """This thread's publisher, its store checked once per request (issue 16: the
+    connection is kept, and a cached feed reads only the store's data version)."""
     if "publisher" not in g:
-        # Only `feedtool refresh` creates or migrates a store: a server that made an
-        # empty one would serve empty feeds for apps and CDNs to cache (issue 9).
-        g.store = Store(_config().store, read_only=True, busy_timeout=_config().server.busy_timeout)
-        g.publisher = Publisher(_config(), g.store, current_app.extensions["feedtool.cache"])
-    publisher: Publisher = g.publisher
-    return publisher
-
-
-def _close_store(exc: BaseException | None = None) -> None:
-    store = g.pop("store", None)
-    if store is not None:
-        store.close()
+        config = _config()
+        kept = current_app.extensions["feedtool.kept"]
+        store: ServingStore | None = getattr(kept, "store", None)
+        if store is None or (store.path, store.busy_timeout) != (config.store, config.server.busy_timeout):
+            if store is not None:
+                store.close()
+            # Read-only: only `feedtool refresh` creates or migrates a store; a server that
+            # made an empty one would serve empty feeds for apps and CDNs to cache (issue 9).
+            store = kept.store = ServingStore(config.store, config.server.busy_timeout)
+        store.check()
+        publisher: Publisher | None = getattr(kept, "publisher", None)
+        if publisher is None or publisher.config is not config or publisher.store is not store:
+            publisher = kept.publisher = Publisher(config, store, current_app.extensions["feedtool.cache"])
+        g.publisher = publisher
+    found: Publisher = g.publisher
+    return found
 
 
 def _base_url() -> str:
