@@ -143,9 +143,10 @@ class Publisher:
         last_modified = max(changed or self._config_time, self._config_time)
         return Validators(etag, last_modified)
 
-    def feed(self, name: str, fmt: str, flt: Filter, self_url: str) -> Rendered:
-        """A feed's bytes, from the render cache when the store has not changed."""
-        validators = self.validators(name, fmt, flt, self_url)
+    def feed(self, name: str, fmt: str, flt: Filter, self_url: str, validators: Validators | None = None) -> Rendered:
+        """A feed's bytes, from the render cache when the store has not changed
+        (``validators``: this feed's, if at hand)."""
+        validators = validators or self.validators(name, fmt, flt, self_url)
         cached = self.cache.get(validators.etag)
         if cached is not None:
             return cached

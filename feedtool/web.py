@@ -2,9 +2,10 @@
 
 ``create_app()`` reads the config named by ``FEEDTOOL_CONFIG`` (or ./config.yaml)
 and fails at start-up if it is invalid; when the file changes, the next request
-reads it again (an invalid edit is logged and the previous config kept). Each request opens the store on ``g``;
-rendered feeds are cached per process and keyed by the store's version, so a
-refresh in another process shows up on the next request. Errors are short plain
+reads it again (an invalid edit is logged and the previous config kept). Each thread
+keeps one read-only store connection, which each request checks first (a changed
+data version or a replaced file); rendered feeds are cached per process and keyed
+by the store's version, so a refresh in another process shows up on the next request. Errors are short plain
 text; nothing a client sends makes the app answer 500. No route fetches a URL.
 
 Private shows and feeds (issue 14) are served only with a listener's ``?key=``;
@@ -14,9 +15,11 @@ public pages (index, OPML, health check) do not name them.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,16 +27,17 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.utils import get_current_url
 
 from feedtool import __version__, access, pages
 from feedtool.config import Config, config_path, load
 from feedtool.errors import ConfigError, FilterError, StartupConfigError, StoreError
-from feedtool.filters import parse_filter
+from feedtool.filters import Filter, parse_filter
 from feedtool.normalize.dates import format_iso
 from feedtool.publish import FORMATS, Publisher, RenderCache, Rendered, UnknownFeed, Validators
 from feedtool.redact import public_location, public_text
 from feedtool.render import html, opml
-from feedtool.store import Store
+from feedtool.store.serving import ServingStore
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +70,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["feedtool.cache"] = RenderCache(app.config["RENDER_CACHE_BYTES"])
     app.before_request(_bound_query)
     app.before_request(_reload_if_changed)
-    app.teardown_appcontext(_close_store)
+    # Per thread: a store connection and a publisher, kept across requests (issue 16).
+    app.extensions["feedtool.kept"] = threading.local()
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(Exception, _unexpected)
@@ -127,19 +132,25 @@ def _config() -> Config:
 
 
 def _publisher() -> Publisher:
+    """This thread's publisher, its store checked once per request (issue 16: the
+    connection is kept, and a cached feed reads only the store's data version)."""
     if "publisher" not in g:
-        # Only `feedtool refresh` creates or migrates a store: a server that made an
-        # empty one would serve empty feeds for apps and CDNs to cache (issue 9).
-        g.store = Store(_config().store, read_only=True, busy_timeout=_config().server.busy_timeout)
-        g.publisher = Publisher(_config(), g.store, current_app.extensions["feedtool.cache"])
-    publisher: Publisher = g.publisher
-    return publisher
-
-
-def _close_store(exc: BaseException | None = None) -> None:
-    store = g.pop("store", None)
-    if store is not None:
-        store.close()
+        config = _config()
+        kept = current_app.extensions["feedtool.kept"]
+        store: ServingStore | None = getattr(kept, "store", None)
+        if store is None or (store.path, store.busy_timeout) != (config.store, config.server.busy_timeout):
+            if store is not None:
+                store.close()
+            # Read-only: only `feedtool refresh` creates or migrates a store; a server that
+            # made an empty one would serve empty feeds for apps and CDNs to cache (issue 9).
+            store = kept.store = ServingStore(config.store, config.server.busy_timeout)
+        store.check()
+        publisher: Publisher | None = getattr(kept, "publisher", None)
+        if publisher is None or publisher.config is not config or publisher.store is not store:
+            publisher = kept.publisher = Publisher(config, store, current_app.extensions["feedtool.cache"])
+        g.publisher = publisher
+    found: Publisher = g.publisher
+    return found
 
 
 def _base_url() -> str:
@@ -159,11 +170,36 @@ def _query(keep_key: bool) -> str:
 def _self_url(private: bool = False) -> str:
     """The URL that was asked for, under the configured base URL if any; a private
     feed's keeps the key it was asked with, so that apps re-fetching it are let in."""
-    base = _config().base_url or request.host_url.rstrip("/")
-    query = _query(keep_key=private)
-    if base == request.host_url.rstrip("/") and query == request.query_string.decode("utf-8", "replace"):
-        return request.url
-    return f"{base}{request.path}" + (f"?{query}" if query else "")
+    return _self_url_of(
+        _config().base_url,
+        request.scheme,
+        request.host,
+        request.root_path,
+        request.path,
+        request.query_string,
+        private or "key" not in request.args,
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _self_url_of(base_url: str, scheme: str, host: str, root: str, path: str, query_string: bytes, keep: bool) -> str:
+    """_self_url from what decides it, remembered: werkzeug's URL building was a sixth
+    of a cached feed request's time (issue 16). ``keep``: keep the query as it is."""
+    host_url = get_current_url(scheme, host).rstrip("/")  # request.host_url
+    base = base_url or host_url
+    query = query_string.decode("utf-8", "replace")
+    if not keep:
+        query = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "key"])
+    if base == host_url and query == query_string.decode("utf-8", "replace"):
+        return get_current_url(scheme, host, root, path, query_string)  # request.url
+    return f"{base}{path}" + (f"?{query}" if query else "")
+
+
+@functools.lru_cache(maxsize=512)
+def _filter_of(query_string: bytes) -> Filter:
+    """The filter of the current request, whose query string this is: parsed once per
+    query string (a FilterError is raised each time, never remembered)."""
+    return parse_filter(request.args.to_dict(flat=False))
 
 
 def _no_feed(name: str, fmt: str) -> Response:
@@ -182,7 +218,7 @@ def feed(name: str, fmt: str) -> Response:
         return _no_feed(name, fmt)
     private = feed_config.private
     try:
-        flt = parse_filter(request.args.to_dict(flat=False))
+        flt = _filter_of(request.query_string)
     except FilterError as exc:
         return _text(400, f"{exc}\n")
     publisher = _publisher()
@@ -200,7 +236,7 @@ def feed(name: str, fmt: str) -> Response:
     if _not_modified(validators, etag):
         return _with_validators(Response(status=304), validators, etag, private)
     try:
-        rendered = publisher.feed(name, fmt, flt, self_url)
+        rendered = publisher.feed(name, fmt, flt, self_url, validators)
     except FilterError as exc:
         return _text(400, f"{exc}\n")
     return _send(rendered, compress, etag, private)

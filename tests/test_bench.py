@@ -31,6 +31,7 @@ def test_bench_quick_run() -> None:
         "cold render of the 50-episode feed",
         "cached requests",
         "conditional requests answered 304",
+        "own generator, cached filtered feed",
         "query + render, tag filter, newest 100",
         "server worker peak memory",
         "refresh: 40 episodes / 20 episodes",

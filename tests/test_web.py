@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import feedparser
@@ -374,6 +375,30 @@ def test_304_does_not_render(client: FlaskClient, app: Flask, monkeypatch: pytes
     monkeypatch.setitem(publish.FORMATS, "atom", (fail, "application/atom+xml"))
     app.extensions["feedtool.cache"].__init__()  # forget rendered bytes
     assert client.get("/feeds/quiet-lab.atom", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_a_cached_feed_and_its_304_read_only_the_data_version(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: every request opened the store and read the show's version twice;
+    now a worker keeps its connection and checks only whether another committed."""
+    import sqlite3
+
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    path = "/feeds/quiet-lab.rss?tag=open-models"
+    etag = client.get(path).headers["ETag"]  # opens the store, renders, caches
+    statements.clear()
+    assert client.get(path).status_code == 200
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    assert statements == ["PRAGMA data_version", "PRAGMA data_version"]
 
 
 def test_repeated_requests_come_from_the_render_cache(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -435,6 +435,12 @@ class Store:
         return int(self.db.execute("SELECT n FROM commits").fetchone()[0])
 
     @_guarded("read")
+    def data_version(self) -> int:
+        """A number that changes when another connection commits: the server's one
+        check per request that what it remembers still holds (issue 16)."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
+    @_guarded("read")
     def count(self, show_id: str) -> int:
         """How many episodes of a show are stored."""
         return int(self.db.execute("SELECT COUNT(*) FROM episodes WHERE show_id = ?", (show_id,)).fetchone()[0])
