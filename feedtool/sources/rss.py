@@ -102,8 +102,10 @@ def _read(data: bytes, context: ParseContext) -> Listing:
     )
     episodes: list[Episode] = []
     batch: list[_Item] = []
+    known = names.cache  # looked up inline: every element of the document passes here
     for _, element in events:
-        name = names(element.tag)
+        tag = element.tag
+        name = known.get(tag) or names(tag)
         if name == "item" or name == "atom:entry":
             parent = element.getparent()
             if parent is not None and names(parent.tag) in _ITEM_PARENTS:
@@ -825,12 +827,16 @@ _ITEM_PARENTS = frozenset({"channel", "rdf:RDF", "atom:feed"})
 def _read_item(element: etree._Element, handlers: dict[str, Handler], walk: _Walk) -> _Item:
     item = _Item()
     names = walk.names
+    known = names.cache
     for child in element:
-        name = names(child.tag)
+        tag = child.tag
+        name = known.get(tag) or names(tag)
         handler = handlers.get(name)
         if handler is not None:
             handler(item, child, walk)
-        if (handler is None or name in _ALSO_KEPT) and name not in _NOT_KEPT:
+            if name not in _ALSO_KEPT:
+                continue
+        if name not in _NOT_KEPT:
             _keep(item.extensions, child, name, _RSS_OWN_ITEM)
     if handlers is _ENTRY:
         item.permalink = False  # an Atom id identifies; it is not a permalink
