@@ -379,7 +379,11 @@ def bench_growth(work: Path, sizes: list[int], repeats: int) -> None:
         (folder / "feed.xml").write_bytes(podcast(size))
         times[size] = _growth_step(load(write_config(folder, {"show": str(folder / "feed.xml")})), repeats)
         report(Row(f"refresh, {size} episodes", times[size][0] * 1000, "ms"))
-        report(Row(f"render, {size} episodes", times[size][1] * 1000, "ms"))
+        if size == 1000:  # a cold render of 1,000 episodes as RSS, everything kept (issue 16)
+            report(Row(f"render, {size} episodes", times[size][1] * 1000, "ms", target="< 50 ms",
+                       met=times[size][1] < 0.05))  # fmt: skip
+        else:
+            report(Row(f"render, {size} episodes", times[size][1] * 1000, "ms"))
     if len(sizes) >= 3:
         small, large = sizes[-2], sizes[-1]
         factor = large / small
