@@ -5,8 +5,9 @@
 
 1. Refresh: `refresh()` of one show whose 2,000-episode feed is served from
    127.0.0.1 (fetch, parse, normalize, tag, store), against `feedparser.parse()` with
-   its defaults on the same bytes; a refresh answered 304; one that gets the same
-   bytes again; the CLI's start-up (`feedtool --help`, a whole process) against a bare
+   its defaults on the same bytes, for ~4 KB and ~500 bytes of notes per episode; a
+   refresh answered 304; one that gets the same bytes (the 2 MB short-notes feed)
+   again; the CLI's start-up (`feedtool --help`, a whole process) against a bare
    `python -c pass`.
 2. Serving: gunicorn (2 workers) and a bounded load generator on loopback, for a
    filtered feed of a 1,000-episode show: the first (cold) request, repeated (cached)
@@ -121,10 +122,9 @@ def write_config(folder: Path, sources: dict[str, str], extra: str = "") -> Path
 # --- 1. refresh ---------------------------------------------------------------------
 
 
-def bench_refresh(work: Path, episodes: int, repeats: int) -> None:
-    print(f"\n## Refresh ({episodes} episodes, medians of {repeats})\n", flush=True)
-    body = podcast(episodes)
-    baseline = median_time(lambda: feedparser.parse(body), repeats)
+def _refresh_against_feedparser(work: Path, body: bytes, name: str, repeats: int) -> None:
+    """A refresh of ``body`` into an empty store against feedparser.parse on the same bytes,
+    taken in turn, so that the machine's changes of speed touch both alike."""
     tags = "    tags: {open-models: {match: ['open weights?']}}\n"
     with upstream(body) as url:
         config = load(write_config(work, {"show": url}, tags))
@@ -136,17 +136,32 @@ def bench_refresh(work: Path, episodes: int, repeats: int) -> None:
         def run() -> None:
             assert refresh(config).ok
 
-        ours = median_time(run, repeats, setup=fresh_store)
-        report(Row(f"refresh of a {episodes}-episode feed", ours, "s", baseline, "feedparser.parse",
-                   "<= 0.15 of baseline", ours / baseline <= 0.15))  # fmt: skip
-        not_modified = median_time(run, max(repeats, 5))
-        report(Row("refresh answered 304", not_modified * 1000, "ms", target="< 20 ms", met=not_modified < 0.02))
-    with upstream(body, etags=False) as url:
+        times = []
+        for _ in range(repeats):
+            baseline = median_time(lambda: feedparser.parse(body), 1)
+            times.append((median_time(run, 1, setup=fresh_store), baseline))
+        ours = statistics.median(t[0] for t in times)
+        baseline = statistics.median(t[1] for t in times)
+        report(Row(name, ours, "s", baseline, "feedparser.parse", "<= 0.12 of baseline", ours / baseline <= 0.12))
+        if name.endswith("4 KB notes)"):
+            not_modified = median_time(run, max(repeats, 5))
+            report(Row("refresh answered 304", not_modified * 1000, "ms", target="< 20 ms", met=not_modified < 0.02))
+
+
+def bench_refresh(work: Path, episodes: int, repeats: int) -> None:
+    print(f"\n## Refresh ({episodes} episodes, medians of {repeats})\n", flush=True)
+    long_notes = podcast(episodes)
+    short_notes = podcast(episodes, notes=500)  # ~500 bytes of notes: the common case (issue 16)
+    _refresh_against_feedparser(work, long_notes, f"refresh of a {episodes}-episode feed (4 KB notes)", repeats)
+    _refresh_against_feedparser(work, short_notes, f"refresh of a {episodes}-episode feed (500-byte notes)", repeats)
+    tags = "    tags: {open-models: {match: ['open weights?']}}\n"
+    with upstream(short_notes, etags=False) as url:
         config = load(write_config(work, {"show": url}, tags))
         run_same = functools.partial(lambda: refresh(config))
         run_same()  # the first fetch from this URL stores the content hash
         same = median_time(run_same, max(repeats, 5))
-        report(Row("refresh of the same bytes again", same * 1000, "ms", target="< 20 ms", met=same < 0.02))
+        report(Row(f"refresh of the same bytes again ({len(short_notes) / 1e6:.1f} MB)", same * 1000, "ms",
+                   target="< 20 ms", met=same < 0.02))  # fmt: skip
     python = median_time(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), max(repeats, 5))
     cli = median_time(
         lambda: subprocess.run([sys.executable, "-m", "feedtool", "--help"], check=True, capture_output=True),
@@ -270,7 +285,7 @@ def bench_serving(work: Path, episodes: int, requests: int, repeats: int) -> Non
         store.episodes("show")  # the server's connection has its pages in memory too
         cold = median_time(lambda: Publisher(config, store, RenderCache()).feed("show", "rss", flt, url), 7)
     report(Row(f"cold render of the {episodes}-episode feed (query + render, no cache)", cold * 1000, "ms",
-               target="< 60 ms", met=cold < 0.06))  # fmt: skip
+               target="< 50 ms", met=cold < 0.05))  # fmt: skip
     report(Row("the same through HTTP: a filter not asked before", cold_http * 1000, "ms"))
     report(Row("the same: the very first request to a new worker", first * 1000, "ms"))
     report(Row(f"cached requests ({len(body) / 1e6:.1f} MB feed)", cached, "req/s", static, "static file, same server",
@@ -450,7 +465,11 @@ def bench_growth(work: Path, sizes: list[int], repeats: int) -> None:
         (folder / "feed.xml").write_bytes(podcast(size))
         times[size] = _growth_step(load(write_config(folder, {"show": str(folder / "feed.xml")})), repeats)
         report(Row(f"refresh, {size} episodes", times[size][0] * 1000, "ms"))
-        report(Row(f"render, {size} episodes", times[size][1] * 1000, "ms"))
+        if size == 1000:  # a cold render of 1,000 episodes as RSS, everything kept (issue 16)
+            report(Row(f"render, {size} episodes", times[size][1] * 1000, "ms", target="< 50 ms",
+                       met=times[size][1] < 0.05))  # fmt: skip
+        else:
+            report(Row(f"render, {size} episodes", times[size][1] * 1000, "ms"))
     if len(sizes) >= 3:
         small, large = sizes[-2], sizes[-1]
         factor = large / small

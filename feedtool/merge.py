@@ -40,20 +40,30 @@ class Known:
 
     id: int
     guid: str
-    enclosure_key: str | None
-    title_key: str
+    enclosure_url: str | None
+    title: str
     published: datetime | None
     sources: frozenset[SourceKey]  # the sources that have listed it
 
 
 class EpisodeIndex:
-    """The stored episodes of one show, indexed for matching incoming items."""
+    """The stored episodes of one show, indexed for matching incoming items.
+
+    The fallback keys (enclosure, title) are made only when a fallback can match: an
+    item's own source never matches by them, and most shows have one source, so a
+    refresh of a 2,000-episode feed makes none (they were a third of its planning).
+    """
 
     def __init__(self, known: Iterable[Known], links: Mapping[tuple[SourceKey, str], int]) -> None:
         self._known: dict[int, Known] = {}
         self._by_guid: dict[str, int] = {}
         self._by_enclosure: dict[str, list[int]] = {}
         self._by_title: dict[str, list[int]] = {}
+        #: Episodes whose fallback keys are not in the index yet: (id, enclosure URL, title)
+        #: as first known, in order; None once the index keeps its keys up to date.
+        self._unkeyed: list[tuple[int, str | None, str]] | None = []
+        #: How many known episodes each source has listed.
+        self._listed: dict[SourceKey, int] = {}
         # (source, the item's GUID in that source) -> episode id
         self._links = dict(links)
         for item in known:
@@ -64,9 +74,18 @@ class EpisodeIndex:
     def _add(self, item: Known) -> None:
         self._known[item.id] = item
         self._by_guid.setdefault(item.guid, item.id)
-        if item.enclosure_key:
-            self._by_enclosure.setdefault(item.enclosure_key, []).append(item.id)
-        self._by_title.setdefault(item.title_key, []).append(item.id)
+        for source in item.sources:
+            self._listed[source] = self._listed.get(source, 0) + 1
+        if self._unkeyed is None:
+            self._key(item.id, item.enclosure_url, item.title)
+        else:
+            self._unkeyed.append((item.id, item.enclosure_url, item.title))
+
+    def _key(self, episode_id: int, enclosure_url: str | None, title: str) -> None:
+        key = enclosure_key(enclosure_url) if enclosure_url else None
+        if key:
+            self._by_enclosure.setdefault(key, []).append(episode_id)
+        self._by_title.setdefault(title_key(title), []).append(episode_id)
 
     def match(self, source_id: SourceKey, episode: Episode) -> int | None:
         """The id of the stored episode this item is, or None for a new episode."""
@@ -78,6 +97,12 @@ class EpisodeIndex:
             return by_guid
         # Fallbacks only join episodes that this source has not listed itself:
         # two items of one source with different GUIDs are two episodes.
+        if self._listed.get(source_id, 0) == len(self._known):
+            return None  # it has listed every one
+        if self._unkeyed is not None:
+            for unkeyed in self._unkeyed:
+                self._key(*unkeyed)
+            self._unkeyed = None
         key = enclosure_key(episode.enclosure.url) if episode.enclosure else None
         for candidate in self._by_enclosure.get(key, []) if key else []:
             if source_id not in self._known[candidate].sources:
@@ -97,14 +122,17 @@ class EpisodeIndex:
         item = Known(
             id=episode_id,
             guid=stored.guid,
-            enclosure_key=enclosure_key(stored.enclosure.url) if stored.enclosure else None,
-            title_key=title_key(stored.title),
+            enclosure_url=stored.enclosure.url if stored.enclosure else None,
+            title=stored.title,
             published=stored.published,
             sources=sources,
         )
         if previous is None:
             self._add(item)
         else:
+            # Indexed under the keys it was first known by, as before.
+            if source_id not in previous.sources:
+                self._listed[source_id] = self._listed.get(source_id, 0) + 1
             self._known[episode_id] = item
 
 

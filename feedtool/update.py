@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 
 from feedtool.merge import EpisodeIndex, Known, SourceKey, merge
 from feedtool.model import Episode, Listing, Rules, ShowInfo
-from feedtool.normalize.identity import enclosure_key, title_key
 from feedtool.normalize.text import strip_boilerplate
 from feedtool.tags import description_text, tag_episode
 
@@ -204,8 +203,8 @@ def _index(state: ShowState) -> EpisodeIndex:
         Known(
             id=record.id,
             guid=record.episode.guid,
-            enclosure_key=enclosure_key(record.episode.enclosure.url) if record.episode.enclosure else None,
-            title_key=title_key(record.episode.title),
+            enclosure_url=record.episode.enclosure.url if record.episode.enclosure else None,
+            title=record.episode.title,
             published=record.episode.published,
             sources=frozenset(sources.get(record.id, ())),
         )

@@ -24,7 +24,8 @@ def test_bench_quick_run() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     for figure in (
-        "refresh of a 50-episode feed",
+        "refresh of a 50-episode feed (4 KB notes)",
+        "refresh of a 50-episode feed (500-byte notes)",
         "refresh answered 304",
         "refresh of the same bytes again",
         "feedtool --help, whole process",

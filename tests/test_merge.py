@@ -14,9 +14,7 @@ RANKS = {"listing": 1, "radionet": 2, "rss": 3}  # as the kinds rank themselves
 
 def known(id: int, guid: str, *, url: str | None = None, title: str = "T", published: datetime | None = DAY,
           sources: frozenset[tuple[str, str]] = frozenset()) -> Known:  # fmt: skip
-    from feedtool.normalize.identity import enclosure_key, title_key
-
-    return Known(id, guid, enclosure_key(url), title_key(title), published, sources)
+    return Known(id, guid, url, title, published, sources)
 
 
 def episode(guid: str, title: str = "T", url: str | None = None, published: datetime | None = DAY) -> Episode:
@@ -101,3 +99,14 @@ def test_extensions_are_taken_whole_from_the_rss_source() -> None:
     assert merged.extensions == edited
     show, _ = merge(ShowInfo(title="S"), {"title": "listing"}, ShowInfo(extensions=edited), "rss", RANKS)
     assert show.extensions == edited
+
+
+def test_fallback_keys_are_the_ones_an_episode_was_first_known_by() -> None:
+    """The index makes its fallback keys only when a fallback can match (issue 16): the
+    keys are still those of the episode as first known, not as merged since."""
+    index = EpisodeIndex([known(1, "g1", url="https://cdn.example/1.mp3", sources=frozenset({RSS}))], {})
+    assert index.match(RSS, episode("g2", url="https://cdn.example/1.mp3")) is None  # its own source
+    index.record(1, RSS, episode("g1", title="Renamed", url="https://cdn.example/moved.mp3"), "g1")
+    assert index.match(LISTING, episode("x", title="Other", url="https://cdn.example/1.mp3")) == 1
+    assert index.match(LISTING, episode("x", title="Other", url="https://cdn.example/moved.mp3")) is None
+    assert index.match(LISTING, episode("x", title="T")) == 1

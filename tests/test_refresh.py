@@ -7,6 +7,8 @@ import hashlib
 import html
 import json
 import logging
+import sqlite3
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from feedtool.model import SourceState
 from feedtool.refresh import refresh as refresh_shows
 from feedtool.sources import KINDS, ParseContext
 from feedtool.store import Store
+from feedtool.testing.feeds import podcast
 from feedtool.testing.servers import Reply, Request, Upstream
 from feedtool.update import FetchMeta, Plan, Row, ShowState
 
@@ -643,3 +646,70 @@ def test_a_store_that_fails_while_retagging_fails_that_show_alone(write_config: 
 
 def _context(location: str) -> ParseContext:
     return ParseContext(show_id="a", location=location)
+
+
+# --- stored rows: the same input is stored byte for byte as before --------------------
+
+GOLDEN = DATA / "store" / "golden-rows.json"
+
+
+def stored_rows(folder: Path) -> dict[str, list[list[Any]]]:
+    """Refresh every RSS and listing fixture, and synthetic podcasts with long and short
+    notes, into a new store (tags and strip rules, two sources merged into one show);
+    return its rows without the refresh's own times, and the refresh's warnings."""
+    feeds = sorted((DATA / "rss").glob("*.xml"))
+    synthetic = {"long-notes": podcast(30, notes=4000), "short-notes": podcast(30, notes=500, seed=1)}
+    for name, body in synthetic.items():
+        (folder / f"{name}.xml").write_bytes(body)
+    rules = (
+        "    tags: {open-models: {match: ['open (weights|models?)']}, dates: {match: ['\\\\d{4}'], fields: [title]}}\n"
+        "    strip: ['Sponsored segments are marked\\\\.']\n"
+    )
+    shows = [f"  {path.stem.replace('_', '-')}:\n    sources: [{{rss: {path}}}]\n{rules}" for path in feeds]
+    shows += [f"  {name}:\n    sources: [{{rss: {folder / name}.xml}}]\n{rules}" for name in synthetic]
+    merged = f"{{rss: {DATA / 'rss' / 'full.xml'}}}, {{listing: {DATA / 'listing' / 'quietlab.txt'}}}"
+    shows.append(f"  merged:\n    sources: [{merged}]\n")
+    config_path = folder / "config.yaml"
+    config_path.write_text(f"store: {folder / 'store.sqlite'}\nshows:\n" + "".join(shows), encoding="utf-8")
+    report = refresh_shows(load(config_path))  # fixtures that fail (on purpose) are recorded as failures
+    queries = {
+        "shows": "SELECT id, info, info_ranks, rules_digest FROM shows ORDER BY id",
+        "sources": "SELECT show_id, kind, status, error, etag, last_modified, content_hash, permanent_redirect,"
+        " new_feed_url, episode_count FROM sources ORDER BY show_id, kind",
+        # sort_time is the first_seen time (now) of an episode without a date; position: the order of inserts
+        "episodes": "SELECT show_id, guid, title, data, ranks, tags, categories, search, published,"
+        " sort_time = COALESCE(published, first_seen), duration,"
+        " (SELECT COUNT(*) FROM episodes o WHERE o.show_id = e.show_id AND o.id < e.id) FROM episodes e"
+        " ORDER BY show_id, guid",
+        "episode_tags": "SELECT e.show_id, e.guid, t.tag FROM episode_tags t JOIN episodes e ON e.id = t.episode_id"
+        " ORDER BY 1, 2, 3",
+        "episode_links": "SELECT s.show_id, s.kind, l.item_guid, e.guid FROM episode_links l"
+        " JOIN sources s ON s.id = l.source_id JOIN episodes e ON e.id = l.episode_id ORDER BY 1, 2, 3",
+    }
+    with sqlite3.connect(folder / "store.sqlite") as db:
+        rows = {name: [list(row) for row in db.execute(query)] for name, query in queries.items()}
+    db.close()
+    rows["warnings"] = [[r.show_id, r.source.kind, *r.warnings] for r in report.results]
+    # File paths differ between runs: stored as a placeholder.
+    text = json.dumps(rows).replace(str(folder), "<work>").replace(str(DATA), "<data>")
+    loaded: dict[str, list[list[Any]]] = json.loads(text)
+    return loaded
+
+
+def test_stored_rows_are_the_same_as_before(tmp_path: Path) -> None:
+    """Every stored value of the fixtures is byte for byte what release code stored
+    (tests/data/store/golden-rows.json, written from main before issue 16's
+    optimisations; write it again only for a deliberate change of what is stored:
+    ``python -c 'from tests.test_refresh import write_golden; write_golden()'``)."""
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    found = stored_rows(tmp_path)
+    assert sum(len(rows) for rows in found.values()) > 500
+    for table in expected:
+        assert found[table] == expected[table], table
+
+
+def write_golden() -> None:
+    """Write GOLDEN from the code as it is."""
+    with tempfile.TemporaryDirectory() as folder:
+        rows = stored_rows(Path(folder))
+    GOLDEN.write_text(json.dumps(rows, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")

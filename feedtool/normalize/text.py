@@ -89,15 +89,16 @@ def text_to_html(text: str) -> str:
     return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in lines if line)
 
 
+# Built once: nh3.clean() with these options builds its sanitizer on every call,
+# which cost a third of sanitizing 500 bytes of notes.
+_SANITIZER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS), attributes=_ALLOWED_ATTRIBUTES, url_schemes=_URL_SCHEMES, link_rel=None
+)
+
+
 def sanitize_html(markup: str) -> str:
     """Keep a safe subset of HTML: p, br, a[href], lists, emphasis; nothing executable."""
-    return nh3.clean(
-        markup,
-        tags=set(ALLOWED_TAGS),
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel=None,
-    ).strip()
+    return _SANITIZER.clean(markup).strip()
 
 
 def html_to_text_lines(markup: str) -> str:

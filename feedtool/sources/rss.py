@@ -102,8 +102,10 @@ def _read(data: bytes, context: ParseContext) -> Listing:
     )
     episodes: list[Episode] = []
     batch: list[_Item] = []
+    known = names.cache  # looked up inline: every element of the document passes here
     for _, element in events:
-        name = names(element.tag)
+        tag = element.tag
+        name = known.get(tag) or names(tag)
         if name == "item" or name == "atom:entry":
             parent = element.getparent()
             if parent is not None and names(parent.tag) in _ITEM_PARENTS:
@@ -825,12 +827,16 @@ _ITEM_PARENTS = frozenset({"channel", "rdf:RDF", "atom:feed"})
 def _read_item(element: etree._Element, handlers: dict[str, Handler], walk: _Walk) -> _Item:
     item = _Item()
     names = walk.names
+    known = names.cache
     for child in element:
-        name = names(child.tag)
+        tag = child.tag
+        name = known.get(tag) or names(tag)
         handler = handlers.get(name)
         if handler is not None:
             handler(item, child, walk)
-        if (handler is None or name in _ALSO_KEPT) and name not in _NOT_KEPT:
+            if name not in _ALSO_KEPT:
+                continue
+        if name not in _NOT_KEPT:
             _keep(item.extensions, child, name, _RSS_OWN_ITEM)
     if handlers is _ENTRY:
         item.permalink = False  # an Atom id identifies; it is not a permalink
@@ -855,12 +861,20 @@ def _episodes(items: list[_Item], context: ParseContext) -> list[Episode]:
         description = clean_description(pair[0], context.strip, warn=notes.append)
         return description, clean_description(pair[1], context.strip, warn=notes.append), notes
 
-    if len(items) < 16 or (os.cpu_count() or 1) < 2:
+    def clean_chunk(chunk: list[tuple[str | None, str | None]]) -> list[tuple[str | None, str | None, list[str]]]:
+        return [clean(pair) for pair in chunk]
+
+    workers = os.cpu_count() or 1
+    if len(items) < 16 or workers < 2:
         cleaned = [clean(pair) for pair in texts]
     else:
         if _SANITIZER is None:
-            _SANITIZER = ThreadPoolExecutor(max_workers=os.cpu_count(), thread_name_prefix="sanitize")
-        cleaned = list(_SANITIZER.map(clean, texts))
+            _SANITIZER = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sanitize")
+        # One task per worker, not per item: a future and two lock hand-offs per item
+        # cost as much as sanitizing 500 bytes of notes.
+        size = -(-len(texts) // workers)
+        chunks = [texts[start : start + size] for start in range(0, len(texts), size)]
+        cleaned = [done for chunk in _SANITIZER.map(clean_chunk, chunks) for done in chunk]
     result = []
     for item, (description, content, notes) in zip(items, cleaned, strict=True):
         for note in notes:

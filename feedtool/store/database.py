@@ -343,6 +343,11 @@ class Store:
             self._ensure_show(plan.show_id)
             now = _now()
             ids = {provisional: self._insert(plan.show_id, row, now) for provisional, row in plan.inserts}
+            # The new episodes' tags in one statement: one call per episode cost more than the rows.
+            self.db.executemany(
+                "INSERT INTO episode_tags (tag, episode_id) VALUES (?, ?)",
+                [(tag, ids[provisional]) for provisional, row in plan.inserts for tag in row.tags],
+            )
             for episode_id, row in plan.updates:
                 self._update(episode_id, row, now)
             self.db.executemany(
@@ -391,11 +396,7 @@ class Store:
                :published, COALESCE(:published, :now), :duration, :now, :now)""",
             {**_columns(row), "show_id": show_id, "guid": row.episode.guid, "now": now},
         )
-        episode_id = int(cursor.lastrowid or 0)
-        self.db.executemany(
-            "INSERT INTO episode_tags (tag, episode_id) VALUES (?, ?)", [(t, episode_id) for t in row.tags]
-        )
-        return episode_id
+        return int(cursor.lastrowid or 0)
 
     def _update(self, episode_id: int, row: Row, now: int) -> None:
         self.db.execute(

@@ -83,11 +83,12 @@ _PARAGRAPH = (
 )
 
 
-def podcast(episodes: int, *, show: str = "Bench Show", seed: int = 0) -> bytes:
+def podcast(episodes: int, *, show: str = "Bench Show", seed: int = 0, notes: int = 4000) -> bytes:
     """A complete podcast feed of ``episodes`` items, newest first: every iTunes tag,
-    ~4 KB of HTML notes each; every seventh title mentions "open weights"."""
+    ``notes`` characters of HTML notes each (4 KB by default; many hosts write about
+    500); every seventh title mentions "open weights"."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    notes = (_PARAGRAPH * 17)[:4000]
+    text = (_PARAGRAPH * (notes // len(_PARAGRAPH) + 1))[:notes]
     site = f"https://bench.example/{seed}"
     items = (
         item(
@@ -96,7 +97,7 @@ def podcast(episodes: int, *, show: str = "Bench Show", seed: int = 0) -> bytes:
             guid=f"bench-{seed}-{n}",
             link=f"{site}/episodes/{n}",
             published=start + timedelta(hours=n),
-            description=notes,
+            description=text,
             enclosure=f"https://cdn.bench.example/{seed}/{n}.mp3?utm_source=rss",
             length=30_000_000 + n,
             duration=1800 + n % 3600,
