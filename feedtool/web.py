@@ -32,7 +32,7 @@ from werkzeug.sansio.utils import get_current_url
 from feedtool import __version__, access, pages
 from feedtool.config import Config, config_path, load
 from feedtool.errors import ConfigError, FilterError, StartupConfigError, StoreError
-from feedtool.filters import Filter, parse_filter
+from feedtool.filters import REGEX_PARAMS, Filter, parse_filter
 from feedtool.normalize.dates import format_iso
 from feedtool.publish import FORMATS, Publisher, RenderCache, Rendered, UnknownFeed, Validators
 from feedtool.redact import public_location, public_text
@@ -195,10 +195,18 @@ def _self_url_of(base_url: str, scheme: str, host: str, root: str, path: str, qu
     return f"{base}{path}" + (f"?{query}" if query else "")
 
 
-@functools.lru_cache(maxsize=512)
 def _filter_of(query_string: bytes) -> Filter:
     """The filter of the current request, whose query string this is: parsed once per
-    query string (a FilterError is raised each time, never remembered)."""
+    query string (a FilterError is raised each time, never remembered), except a filter
+    with regular expressions: its compiled patterns stay in patterns.py's small cache,
+    which bounds what a client sending many patterns can make a worker hold (issue 9)."""
+    if any(param in request.args for param in REGEX_PARAMS):
+        return parse_filter(request.args.to_dict(flat=False))
+    return _plain_filter_of(query_string)
+
+
+@functools.lru_cache(maxsize=512)
+def _plain_filter_of(query_string: bytes) -> Filter:
     return parse_filter(request.args.to_dict(flat=False))
 
 

@@ -883,3 +883,23 @@ def test_too_many_query_parameters_are_a_400_naming_the_limit(client: FlaskClien
     response = client.get("/feeds/bp.rss?" + "&".join(["limit=5"] * 33))
     assert response.status_code == 400
     assert response.get_data(as_text=True) == "400 too many query parameters: 33, at most 32\n"
+
+
+def test_filters_with_regular_expressions_are_not_kept_between_requests(client: FlaskClient) -> None:
+    """Parsed plain filters are remembered per query string (issue 16), but a regex filter
+    is parsed again each time: keeping 512 of them would keep their compiled patterns,
+    past patterns.py's small cache that bounds what many patterns make a worker hold."""
+    import gc
+
+    from feedtool.filters import Pattern
+
+    def live_patterns() -> int:
+        gc.collect()
+        return sum(isinstance(o, Pattern) for o in gc.get_objects())
+
+    before = live_patterns()
+    for n in range(40):
+        assert client.get(f"/feeds/quiet-lab.rss?filter=episode{n}|x{n}").status_code == 200
+    assert live_patterns() <= before + 1  # at most the last request's, which the test client keeps
+    for n in range(3):  # plain filters are still parsed once
+        assert client.get(f"/feeds/quiet-lab.rss?q=word{n}").status_code == 200
