@@ -7,12 +7,14 @@ parameters (https://docs.rsshub.app/guide/parameters), so existing links keep wo
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+from urllib.parse import urlencode
 
 from feedtool.errors import FilterError, PatternError
 from feedtool.normalize.dates import format_iso
@@ -119,6 +121,11 @@ class Filter:
         if not self.case_sensitive:
             items.append(("filter_case_sensitive", "false"))
         return items
+
+    @functools.cached_property
+    def query_string(self) -> str:
+        """``query()`` URL-encoded, made once per filter (a feed's ETag is made of it at every request)."""
+        return urlencode(self.query())
 
     def describe(self) -> str:
         """A short human description for feed titles, e.g. 'tag open-models; max 30 min'."""

@@ -138,7 +138,7 @@ class Publisher:
         """ETag and Last-Modified of a feed, from one cheap query."""
         feed = self.feed_config(name)
         version, changed = self.store.version(feed.show)
-        key = "\0".join((__version__, self.config.digest, name, fmt, urlencode(flt.query()), self_url, str(version)))
+        key = "\0".join((__version__, self.config.digest, name, fmt, flt.query_string, self_url, str(version)))
         etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
         last_modified = max(changed or self._config_time, self._config_time)
         return Validators(etag, last_modified)
