@@ -16,6 +16,7 @@ secrets that ``feedtool.redact`` masks wherever they would be shown.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -104,6 +105,11 @@ class ShowConfig:
     #: ... of these listeners only (``private: [alice, bob]``); None: any listener's.
     readers: frozenset[str] | None = None
 
+    @functools.cached_property
+    def tag_names(self) -> frozenset[str]:
+        """The names of the show's tag rules."""
+        return frozenset(rule.name for rule in self.tags)
+
     @property
     def rules(self) -> Rules:
         """The show's tag and strip rules, as the update step takes them."""
@@ -190,12 +196,16 @@ class Config:
 
     def feed(self, name: str) -> FeedConfig | None:
         """The named feed, or a show's unfiltered feed, by URL name."""
-        if name in self.feeds:
-            return self.feeds[name]
-        if name in self.shows:
-            show = self.shows[name]
-            return FeedConfig(name=name, show=name, private=show.private, readers=show.readers)
-        return None
+        return self._feeds_by_name.get(name)
+
+    @functools.cached_property
+    def _feeds_by_name(self) -> dict[str, FeedConfig]:
+        # Made once: every feed request asks for its feed more than once.
+        shows = {
+            name: FeedConfig(name=name, show=name, private=show.private, readers=show.readers)
+            for name, show in self.shows.items()
+        }
+        return {**shows, **self.feeds}
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:

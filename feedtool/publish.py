@@ -194,7 +194,7 @@ class Publisher:
         """Raise FilterError when the filter names a tag the feed's show does not know
         (``known``: the show's stored tags, if at hand)."""
         show = self.config.shows[self.feed_config(name).show]
-        rules = {r.name for r in show.tags}
+        rules = show.tag_names
         # Only a tag that no rule names costs a look at the stored tags: the usual
         # request (a rule's tag) stays one version check before its 304.
         if any(tag not in rules for tag in (*flt.tags, *flt.exclude_tags)):

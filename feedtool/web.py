@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import http_date
 from werkzeug.sansio.utils import get_current_url
 
 from feedtool import __version__, access, pages
@@ -431,9 +432,15 @@ def _not_modified(validators: Validators, etag: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=256)
+def _http_date(moment: datetime) -> str:
+    """An HTTP date, formatted once per moment (each cached feed request sends one)."""
+    return http_date(moment)
+
+
 def _with_validators(response: Response, validators: Validators, etag: str, private: bool = False) -> Response:
     response.headers["ETag"] = etag
-    response.last_modified = validators.last_modified
+    response.headers["Last-Modified"] = _http_date(validators.last_modified)
     # A private feed is for the app that asked only: no shared cache (a CDN) may keep it.
     response.headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age={_config().server.max_age}"
     response.headers["Vary"] = "Accept-Encoding"
