@@ -336,6 +336,10 @@ FILTERS: list[tuple[dict[str, object], list[str]]] = [
     ({"filterout_title": "(?i)open"}, ["g3", "g2"]),
     ({"filterout_description": "Café"}, ["g4", "g3", "g1"]),
     ({"filterout_category": "open-models"}, ["g3", "g2"]),
+    # The regex module's meaning on both backends: in PostgreSQL's own regex \b is a
+    # backspace, so evaluating filters there would find nothing here.
+    ({"filter_title": r"\bOpen\b"}, ["g1"]),
+    ({"filter_description": r"OPEN.here", "filter_case_sensitive": "false"}, ["g2"]),
 ]
 
 
