@@ -24,7 +24,7 @@ from feedtool.fetch import Response
 from feedtool.model import SourceState
 from feedtool.refresh import refresh as refresh_shows
 from feedtool.sources import KINDS, ParseContext
-from feedtool.store import Store
+from feedtool.store import Store, open_store
 from feedtool.testing.feeds import podcast
 from feedtool.testing.servers import Reply, Request, Upstream
 from feedtool.update import FetchMeta, Plan, Row, ShowState
@@ -597,6 +597,47 @@ def test_a_source_is_fetched_parsed_planned_and_applied(one_feed: Config) -> Non
     assert plan.counts.new == len(plan.inserts) == 2
     assert meta == FetchMeta('"v1"', None, hashlib.sha256(body).hexdigest(), None)
     assert store.closed == 1
+
+
+def test_a_refresh_stores_the_same_episodes_on_each_backend(one_feed: Config, backend_url: str, tmp_path: Path) -> None:
+    """The same feed refreshed into a store of each backend and into a SQLite reference
+    store: the same episodes, tags, ids and source state; a 304 then changes nothing."""
+    body = (DATA / "rss" / "full.xml").read_bytes()
+
+    def fetched() -> MemoryRetriever:
+        return MemoryRetriever({FEED: Response(200, body, FEED, etag='"v1"')})
+
+    def snapshot(store: Store) -> list[tuple[object, ...]]:
+        return [(e.id, e.data, e.tags) for e in store.episodes("a")]
+
+    with open_store(tmp_path / "reference.sqlite") as reference:
+        refresh_shows(one_feed, retriever=fetched(), store=lambda config: _Unclosed(reference))
+        expected = snapshot(reference)
+    with open_store(backend_url) as store:
+        report = refresh_shows(one_feed, retriever=fetched(), store=lambda config: _Unclosed(store))
+        assert [r.status for r in report.results] == ["new"]
+        assert snapshot(store) == expected
+        assert len(expected) == 2
+        version = store.version("a")[0]
+        not_modified = MemoryRetriever({FEED: Response(304, b"", FEED)})
+        report = refresh_shows(one_feed, retriever=not_modified, store=lambda config: _Unclosed(store))
+        assert [r.status for r in report.results] == ["unchanged"]
+        assert not_modified.asked == [(FEED, '"v1"')]
+        assert store.version("a")[0] == version
+        assert snapshot(store) == expected
+
+
+class _Unclosed:
+    """A store that refresh() may close without closing it (the test reads it after)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def close(self) -> None:
+        pass
 
 
 def test_a_304_is_recorded_as_unchanged_and_nothing_is_planned(one_feed: Config) -> None:
