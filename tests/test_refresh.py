@@ -754,3 +754,36 @@ def write_golden() -> None:
     with tempfile.TemporaryDirectory() as folder:
         rows = stored_rows(Path(folder))
     GOLDEN.write_text(json.dumps(rows, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def test_a_postgresql_store_named_by_the_config_stores_what_sqlite_does(
+    three_kinds: Path,
+    runner: CliRunner,
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    client_for: Callable[[Path], Any],
+) -> None:
+    """`store: postgresql://...` (its password through ${VAR}) is refreshed, listed and
+    served as the SQLite store of the same config is; the password is never shown."""
+    monkeypatch.setenv("FEEDTOOL_TEST_PG_PASSWORD", "s3cret-pw")
+    url = postgres_url.replace("postgres@", "postgres:${FEEDTOOL_TEST_PG_PASSWORD}@")  # trust auth ignores it
+    text = three_kinds.read_text()
+    on_postgres = tmp_path / "pg" / "config.yaml"
+    on_postgres.parent.mkdir()
+    on_postgres.write_text(f"store: '{url}'\n{text}")
+    assert isinstance(load(on_postgres).store, str)
+    assert refresh(runner, three_kinds).exit_code == 0
+    result = refresh(runner, on_postgres)
+    assert result.exit_code == 0, result.output
+    assert episodes_json(runner, on_postgres, "sternwarte") == episodes_json(runner, three_kinds, "sternwarte")
+    assert refresh(runner, on_postgres).output.count("unchanged") == 3
+    checked = runner.invoke(main, ["--config", str(on_postgres), "check"])
+    assert checked.exit_code == 0, checked.output
+    assert "127.0.0.1" in checked.output
+    assert "s3cret-pw" not in checked.output
+    assert not (on_postgres.parent / "feedtool.sqlite").exists()
+    served_sqlite = client_for(three_kinds).get("/feeds/sternwarte.json")
+    served_postgres = client_for(on_postgres).get("/feeds/sternwarte.json")
+    assert served_postgres.status_code == 200
+    assert served_postgres.get_json()["items"] == served_sqlite.get_json()["items"]

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feedtool.config import Config, ShowConfig, SourceConfig, load
-from feedtool.errors import FilterError, RuleTimeoutError, StoreError
+from feedtool.errors import FilterError, LockedError, RuleTimeoutError, StoreError
 from feedtool.filters import parse_filter
 from feedtool.model import (
     Chapter,
@@ -32,7 +32,7 @@ from feedtool.model import (
     Transcript,
 )
 from feedtool.patterns import compile_rule
-from feedtool.refresh import ranks, refresh, retag, store_listing
+from feedtool.refresh import ranks, refresh, refresh_lock, retag, store_listing
 from feedtool.store import MIGRATIONS, Counts, FetchMeta, PostgresStore, Store, open_store
 from feedtool.store.codecs import (
     decode_episode,
@@ -670,3 +670,11 @@ def test_postgresql_commits_are_seen_by_another_connection(postgres_url: str) ->
         store_listing(writer, SHOW, RSS, listing(ep(1)), FetchMeta())
         assert reader.data_version() == before + 1
         assert reader.version("show")[0] == 1
+
+
+def test_one_refresh_at_a_time_holds_the_postgresql_lock(postgres_url: str) -> None:
+    held = r"another refresh of postgresql://127\.0\.0\.1:\d+/\w+ is running"
+    with refresh_lock(postgres_url), pytest.raises(LockedError, match=held), refresh_lock(postgres_url):
+        pass
+    with refresh_lock(postgres_url):  # released with its block
+        pass

@@ -26,9 +26,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from feedtool.errors import StoreError
+from feedtool.errors import LockedError, StoreError
 from feedtool.filters import Filter, RegexBudget
 from feedtool.model import StoredEpisode
 from feedtool.redact import operator_location
@@ -38,12 +38,9 @@ from feedtool.store.database import BUSY_TIMEOUT, Store, _columns, _stored_episo
 from feedtool.store.schema import VERSION
 from feedtool.update import Row
 
-try:
+if TYPE_CHECKING:
     import psycopg
     import psycopg_pool
-except ImportError:  # pragma: no cover - the extra is not installed
-    psycopg = None  # type: ignore[assignment]
-    psycopg_pool = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +169,8 @@ _pools_lock = threading.Lock()
 def _pool(url: str, timeout: float) -> psycopg_pool.ConnectionPool[Any]:
     """The process's pool for a URL, opened on first use (never before a fork:
     psycopg_pool fills itself from threads, which a fork does not copy)."""
+    import psycopg_pool  # here: importing psycopg costs 0.1 s, which SQLite users need not pay
+
     with _pools_lock:
         pool = _pools.get(url)
         if pool is None:
@@ -199,8 +198,12 @@ class PostgresStore(Store):
     """
 
     def __init__(self, url: str, *, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> None:
-        if psycopg is None:
-            raise StoreError("a postgresql:// store needs the extra: pip install 'feedtool[postgresql]'")
+        try:
+            import psycopg
+            import psycopg_pool
+        except ImportError as exc:
+            raise StoreError("a postgresql:// store needs psycopg: pip install 'feedtool[postgresql]'") from exc
+        self._faults: type[Exception] = psycopg.OperationalError
         self.url = url
         self.location = operator_location(url)  # never the password
         self.read_only = read_only
@@ -246,7 +249,7 @@ class PostgresStore(Store):
 
     def _store_error(self, action: str, exc: Exception) -> StoreError | None:
         # Connection, disk and server faults; a broken constraint or bad SQL stays a bug.
-        if isinstance(exc, psycopg.OperationalError):
+        if isinstance(exc, self._faults):
             return StoreError(f"cannot {action} the store {self.location}: {_message(exc)}")
         return None
 
@@ -290,7 +293,7 @@ class PostgresStore(Store):
                 if self._counting:
                     # The one row every writer updates: writers commit one after another, as with SQLite.
                     self.db.execute("UPDATE commits SET n = n + 1")
-        except psycopg.OperationalError as exc:
+        except self._faults as exc:
             raise StoreError(f"cannot write to the store {self.location}: {_message(exc)}") from exc
 
     # --- what differs in writing ------------------------------------------------------
@@ -339,7 +342,7 @@ class PostgresStore(Store):
         """As ``Store.episodes``; the regex filters run in Python over the rows the rest selects."""
         try:
             return self._episodes(show_id, flt, cap, regex_seconds, now)
-        except psycopg.OperationalError as exc:
+        except self._faults as exc:
             raise StoreError(f"cannot read the store {self.location}: {_message(exc)}") from exc
 
     def _episodes(
@@ -368,8 +371,34 @@ class PostgresStore(Store):
         return found
 
 
+#: The advisory lock a refresh holds (``feedtool.refresh.refresh_lock``).
+_REFRESH_LOCK = int.from_bytes(hashlib.blake2b(b"feedtool-refresh", digest_size=8).digest(), "big", signed=True)
+
+
+@contextmanager
+def refresh_lock(url: str, *, wait: bool = False) -> Iterator[None]:
+    """Hold the database's refresh lock on a connection of its own (outside the pool,
+    so the lock ends with it, even when the process is killed); raise LockedError if
+    another refresh, on any machine, holds it."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise StoreError("a postgresql:// store needs psycopg: pip install 'feedtool[postgresql]'") from exc
+    location = operator_location(url)
+    try:
+        conn = psycopg.connect(url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"cannot connect to the store {location}: {_message(exc)}") from exc
+    with conn:
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_REFRESH_LOCK,))
+        elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (_REFRESH_LOCK,)).fetchone()[0]:  # type: ignore[index]
+            raise LockedError(f"another refresh of {location} is running; try again later, or use --wait")
+        yield
+
+
 def _message(exc: Exception) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-__all__ = ["SCHEMES", "PostgresStore", "close_pools", "is_postgresql"]
+__all__ = ["SCHEMES", "PostgresStore", "close_pools", "is_postgresql", "refresh_lock"]
