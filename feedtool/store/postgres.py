@@ -175,7 +175,15 @@ def _pool(url: str, timeout: float) -> psycopg_pool.ConnectionPool[Any]:
         pool = _pools.get(url)
         if pool is None:
             pool = _pools[url] = psycopg_pool.ConnectionPool(
-                url, min_size=1, max_size=16, timeout=timeout, kwargs={"autocommit": True}, open=False
+                url,
+                min_size=1,
+                max_size=16,
+                timeout=timeout,
+                kwargs={"autocommit": True},
+                # One round trip before handing a connection out: one that a server restart
+                # closed is replaced, not given to a store. Stores are long-lived: it is rare.
+                check=psycopg_pool.ConnectionPool.check_connection,
+                open=False,
             )
             pool.open(wait=False)
         return pool
@@ -361,13 +369,17 @@ class PostgresStore(Store):
             return [_stored_episode(show_id, row) for row in rows]
         matches = queries.regex_matcher(flt.patterns, RegexBudget(regex_seconds))
         found: list[StoredEpisode] = []
-        for row in self.db.execute(query, (show_id, *args)):
-            if limit is not None and len(found) >= limit:
-                break
-            episode = decode_episode(row[1])
-            description = episode.content if episode.content is not None else episode.description
-            if matches(row[5], row[5] if description is None else description, row[6]):
-                found.append(_stored_episode(show_id, row))
+        # A server-side cursor streams the candidates: a limit met early reads no more of them.
+        with self._conn.transaction(), self._conn.cursor(name="feedtool_episodes") as cursor:
+            cursor.itersize = 200
+            cursor.execute(_translate(query), (show_id, *args))
+            for row in cursor:
+                if limit is not None and len(found) >= limit:
+                    break
+                episode = decode_episode(row[1])
+                description = episode.content if episode.content is not None else episode.description
+                if matches(row[5], row[5] if description is None else description, row[6]):
+                    found.append(_stored_episode(show_id, row))
         return found
 
 
