@@ -225,6 +225,15 @@ def test_upsert_counts_and_history(any_store: Store) -> None:
     assert any_store.episodes("show", parse_filter({"limit": "1", "sort": "oldest"}))[0].data.guid == "g1"
 
 
+def test_an_undated_episode_is_stored_at_the_time_it_was_first_seen(any_store: Store) -> None:
+    """Regression (PostgreSQL): an episode without a date failed to insert, as the untyped
+    NULL parameter got two types ("inconsistent types deduced for parameter")."""
+    store_listing(any_store, SHOW, RSS, listing(ep(1, published=None), ep(2)), FetchMeta())
+    (undated,) = [e for e in any_store.episodes("show") if e.data.guid == "g1"]
+    assert undated.data.published is None
+    assert guids(any_store) == ["g1", "g2"]  # first seen now, so newer than g2's date
+
+
 def test_a_failing_plan_leaves_the_store_as_it_was(any_store: Store) -> None:
     store = any_store
     store_listing(store, SHOW, RSS, listing(ep(1)), FetchMeta(etag='"v1"'))

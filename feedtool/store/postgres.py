@@ -319,11 +319,13 @@ class PostgresStore(Store):
         return int(row[0])
 
     def _insert(self, show_id: str, row: Row, now: int) -> int:
+        # The CAST: psycopg sends a None as untyped, and PostgreSQL deduces a parameter's
+        # type from each use: bigint from the column, integer from :now in COALESCE.
         created = self.db.execute(
             """INSERT INTO episodes (show_id, guid, title, data, ranks, tags, categories, search,
                published, sort_time, duration, first_seen, updated)
                VALUES (:show_id, :guid, :title, :data, :ranks, :tags, :categories, :search,
-               :published, COALESCE(:published, :now), :duration, :now, :now) RETURNING id""",
+               :published, COALESCE(CAST(:published AS BIGINT), :now), :duration, :now, :now) RETURNING id""",
             {**_columns(row), "show_id": show_id, "guid": row.episode.guid, "now": now},
         ).fetchone()
         return int(created[0])
