@@ -482,6 +482,8 @@ class _Reader:
         feeds = self.feeds(top.get("feeds"), shows)
         self.check_readers(shows, feeds, server.access_keys)
         location = _store_location(self.base, store)
+        if isinstance(location, str):
+            self.secrets.update(redact.url_secrets(location))  # its password, masked wherever it would appear
         self.feed_tags(location, server.busy_timeout)
         return Config(
             path=path,
