@@ -222,7 +222,7 @@ def episodes(state: State, /, show: str, as_json: bool, **params: Any) -> None:
         feedtool episodes interconnects --tag open-models --since 2026-01-01
         feedtool episodes interconnects --json --limit 5
     """
-    from feedtool.store import Store
+    from feedtool.store import open_store
 
     flt = _filter(params)
     config = state.config
@@ -232,7 +232,7 @@ def episodes(state: State, /, show: str, as_json: bool, **params: Any) -> None:
     # A named feed lists what its feed holds, narrowed by the flags, as /feeds/<name>?... does.
     flt = combine((feed.filter, flt))
     try:
-        with Store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
+        with open_store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
             check_tags(flt, [*(r.name for r in config.shows[feed.show].tags), *store.tag_counts(feed.show)])
             found = store.episodes(feed.show, flt, regex_seconds=config.server.regex_timeout)
     except FilterError as exc:
@@ -484,7 +484,7 @@ def check(state: State, /) -> None:
         feedtool --config my-show.yaml check
     """
     config = state.config
-    click.echo(f"{config.path}: ok; store {config.store}")
+    click.echo(f"{config.path}: ok; store {operator_location(str(config.store))}")
     for name, show in config.shows.items():
         sources = ", ".join(f"{s.kind} {operator_location(s.location)}" for s in show.sources)
         tags = ", ".join(rule.name for rule in show.tags) or "none"

@@ -180,7 +180,8 @@ class ServerConfig:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    store: Path
+    #: A SQLite file, or a ``postgresql://`` URL (which may hold a password: never shown).
+    store: Path | str
     shows: Mapping[str, ShowConfig]
     feeds: Mapping[str, FeedConfig]
     digest: str = ""  # of the file's text: rendered feeds depend on it
@@ -490,10 +491,13 @@ class _Reader:
             self.problem("shows", "missing: configure at least one show")
         feeds = self.feeds(top.get("feeds"), shows)
         self.check_readers(shows, feeds, server.access_keys)
-        self.feed_tags((self.base / store).resolve(), server.busy_timeout)
+        location = _store_location(self.base, store)
+        if isinstance(location, str):
+            self.secrets.update(redact.url_secrets(location))  # its password, masked wherever it would appear
+        self.feed_tags(location, server.busy_timeout)
         return Config(
             path=path,
-            store=(self.base / store).resolve(),
+            store=location,
             shows=shows,
             feeds=feeds,
             base_url=base_url,
@@ -917,7 +921,7 @@ class _Reader:
             self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
             return Filter()
 
-    def feed_tags(self, store: Path, busy_timeout: float) -> None:
+    def feed_tags(self, store: Path | str, busy_timeout: float) -> None:
         """Report named feeds' tags that no rule of their show defines and no stored
         episode carries (upstream categories become tags too, so the store is asked)."""
         stored: dict[str, list[str] | None] = {}
@@ -936,18 +940,29 @@ class _Reader:
                 self.problem(f"{where}.{exc.param}", f"{exc.value!r}: expected {exc.accepted}")
 
 
-def _stored_tags(store: Path, show_id: str, busy_timeout: float) -> list[str] | None:
+def _store_location(base: Path, store: str) -> Path | str:
+    """A postgresql:// URL as written, else the SQLite file's path relative to the config."""
+    from feedtool.store.postgres import is_postgresql  # the store imports the config's neighbours
+
+    return store if is_postgresql(store) else (base / store).resolve()
+
+
+def _stored_tags(store: Path | str, show_id: str, busy_timeout: float) -> list[str] | None:
     """The tags a show's stored episodes carry (none before the first refresh); None
     when the store cannot be read now."""
-    if not store.is_file():
+    if isinstance(store, Path) and not store.is_file():
         return []
-    from feedtool.store import Store  # the store imports the config's neighbours, not the config
+    from feedtool.store import open_store  # the store imports the config's neighbours, not the config
 
     try:
-        with Store(store, read_only=True, busy_timeout=busy_timeout) as opened:
+        with open_store(store, read_only=True, busy_timeout=busy_timeout) as opened:
             return list(opened.tag_counts(show_id))
     except FeedtoolError as exc:
-        log.warning("cannot read the tags stored in %s, so named feeds' tags are not checked: %s", store, exc)
+        log.warning(
+            "cannot read the tags stored in %s, so named feeds' tags are not checked: %s",
+            redact.operator_location(str(store)),
+            exc,
+        )
         return None
 
 

@@ -34,7 +34,7 @@ from feedtool.errors import StoreError
 from feedtool.files import replace_atomically
 from feedtool.filters import Filter
 from feedtool.publish import FORMATS, Publisher, feed_url
-from feedtool.store import Store
+from feedtool.store import open_store
 
 #: Where the listeners' folders are, under the output folder.
 PRIVATE = "private"
@@ -59,7 +59,7 @@ def export_site(config: Config, out: Path, base_url: str, flt: Filter, *, privat
         for stale in folder.glob(".*.tmp"):  # left by an export that was killed
             stale.unlink(missing_ok=True)
     tokens = {name: folder_token(key) for name, key in config.server.access_keys.items()} if private else {}
-    with Store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
+    with open_store(config.store, read_only=True, busy_timeout=config.server.busy_timeout) as store:
         publisher = Publisher(config, store)
         files = _site(publisher, None, out, base_url, flt)
         sites = {}

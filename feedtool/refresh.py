@@ -31,7 +31,8 @@ from feedtool.model import Listing, SourceState
 from feedtool.patterns import RuleBudget
 from feedtool.redact import mask_text, operator_location
 from feedtool.sources import KINDS, ParseContext
-from feedtool.store import Store
+from feedtool.store import open_store as open_location
+from feedtool.store import postgres
 from feedtool.update import Counts, FetchMeta, Plan, Row, ShowState, plan_listing, plan_retag
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ class RefreshStore(Protocol):
 
 
 def open_store(config: Config) -> RefreshStore:
-    """The config's SQLite store, created or migrated as needed."""
-    return Store(config.store)
+    """The config's store (a SQLite file or PostgreSQL), created or migrated as needed."""
+    return open_location(config.store)
 
 
 def ranks() -> dict[str, int]:
@@ -275,8 +276,16 @@ def _failed(store: RefreshStore, show: ShowConfig, source: SourceConfig, error: 
 
 
 @contextmanager
-def refresh_lock(store_path: Path, *, wait: bool = False) -> Iterator[None]:
-    """Hold the store's refresh lock; raise LockedError if another refresh holds it."""
+def refresh_lock(store: Path | str, *, wait: bool = False) -> Iterator[None]:
+    """Hold the store's refresh lock; raise LockedError if another refresh holds it.
+
+    A SQLite store's is a file beside it; a PostgreSQL store's is in the database.
+    """
+    if isinstance(store, str):
+        with postgres.refresh_lock(store, wait=wait):
+            yield
+        return
+    store_path = store
     lock_path = store_path.with_name(store_path.name + ".lock")
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import os
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode
 
@@ -482,7 +483,8 @@ def _store_error(exc: StoreError) -> Response:
     or CDN keeps the answer once the store is back."""
     log.error("store unavailable: %s", exc)
     store = _config().store
-    message = " ".join(str(exc).replace(str(store), store.name).split())  # no server paths
+    # No server paths; a PostgreSQL store's messages name it already masked (operator_location).
+    message = " ".join((str(exc).replace(str(store), store.name) if isinstance(store, Path) else str(exc)).split())
     response = _text(503, f"503 store unavailable: {message}\n")
     response.headers["Cache-Control"] = "no-store"
     return response

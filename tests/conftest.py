@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import sqlite3
 import textwrap
 from collections.abc import Callable, Iterator
@@ -12,7 +14,10 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedtool.testing import servers
+from feedtool.store import Store, open_store
+from feedtool.store.postgres import close_pools
+from feedtool.testing import postgres, servers
+from feedtool.testing.postgres import Cluster
 from feedtool.testing.servers import Upstream
 from feedtool.web import create_app
 
@@ -114,3 +119,50 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("artefacts")
         for name, path in ARTIFACTS:
             terminalreporter.write_line(f"{name}: {path}")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the session; skipped without the server or psycopg."""
+    bindir = postgres.find_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl): install Debian's postgresql")
+    if importlib.util.find_spec("psycopg") is None:
+        pytest.skip("psycopg is not installed: pip install 'feedtool[postgresql]'")
+    with postgres.cluster(bindir) as running:
+        try:
+            yield running
+        finally:
+            close_pools()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
+    """A fresh, empty database of the session's cluster; its pool is closed after the test."""
+    import psycopg
+
+    name = f"test{next(_databases)}"
+    with psycopg.connect(postgres_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    url = postgres_cluster.url(name)
+    yield url
+    close_pools(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store of each backend lives: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def any_store(backend_url: str) -> Iterator[Store]:
+    """A new store of each backend (tests written for both)."""
+    with open_store(backend_url) as store:
+        yield store

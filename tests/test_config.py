@@ -661,3 +661,13 @@ def test_private_mistakes_name_the_key_never_a_key_value(
     assert problem in str(info.value)
     for secret in (ALICE_KEY, "has a space in it 0123", "s3cr3t"):
         assert secret not in str(info.value)
+
+
+def test_a_postgresql_store_url_is_kept_as_written_and_its_password_is_a_secret(
+    write_config: Callable[[str], Path],
+) -> None:
+    config = load(write_config("store: postgresql://feedtool:pw-in-the-url@db.example:5432/feeds\nshows: {}\n"))
+    assert config.store == "postgresql://feedtool:pw-in-the-url@db.example:5432/feeds"
+    assert "pw-in-the-url" in config.secrets
+    sqlite = load(write_config("store: data/feeds.sqlite\nshows: {}\n"))
+    assert sqlite.store == sqlite.path.parent / "data" / "feeds.sqlite"

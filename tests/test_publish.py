@@ -14,14 +14,14 @@ from feedtool.model import Episode, Listing, ShowInfo
 from feedtool.publish import Publisher, RenderCache
 from feedtool.refresh import store_listing
 from feedtool.render import html
-from feedtool.store import FetchMeta, Store
+from feedtool.store import FetchMeta, Store, open_store
 
 
-def site(folder: Path, shows: int, episodes: int = 30) -> Config:
-    """A config and store of ``shows`` shows, each with tagged episodes."""
+def site(folder: Path, shows: int, episodes: int = 30, store: str = "feedtool.sqlite") -> Config:
+    """A config and store (a SQLite file or a PostgreSQL URL) of ``shows`` shows, each with tagged episodes."""
     path = folder / "config.yaml"
     path.write_text(
-        "shows:\n"
+        f"store: '{store}'\nshows:\n"
         + "".join(
             f"  show-{n}:\n    sources: [{{rss: 'https://feeds.example/{n}.rss'}}]\n"
             "    tags: {open-models: {match: ['open models']}}\n"
@@ -29,11 +29,11 @@ def site(folder: Path, shows: int, episodes: int = 30) -> Config:
         )
     )
     config = load(path)
-    with Store(config.store) as store:
+    with open_store(config.store) as opened:
         for n in range(shows):
             show: ShowConfig = config.shows[f"show-{n}"]
             items = [Episode(guid=f"{n}-{e}", title=f"Open models {e}") for e in range(episodes)]
-            store_listing(store, show, show.sources[0], Listing(ShowInfo(title=f"Show {n}"), items), FetchMeta())
+            store_listing(opened, show, show.sources[0], Listing(ShowInfo(title=f"Show {n}"), items), FetchMeta())
     return config
 
 
@@ -62,15 +62,17 @@ def test_index_page_cost_grows_linearly_with_shows(tmp_path: Path) -> None:
     assert many <= few * 4 * 1.1
 
 
-def test_index_page_is_rendered_again_only_after_a_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = site(tmp_path, 3, episodes=2)
+def test_index_page_is_rendered_again_only_after_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend_url: str
+) -> None:
+    config = site(tmp_path, 3, episodes=2, store=backend_url)
     renders: list[int] = []
     render = html.render
     monkeypatch.setattr(html, "render", lambda *args, **kw: renders.append(len(args[0])) or render(*args, **kw))
     cache = RenderCache()
 
     def index(base_url: str = "https://f.example") -> str:
-        with Store(config.store, read_only=True) as store:
+        with open_store(config.store, read_only=True) as store:
             return Publisher(config, store, cache).index(base_url).decode()
 
     first = index()
@@ -79,10 +81,10 @@ def test_index_page_is_rendered_again_only_after_a_change(tmp_path: Path, monkey
     assert "https://g.example/feeds.opml" in index("https://g.example")
     assert len(renders) == 2
     show = config.shows["show-1"]
-    with Store(config.store) as store:  # a refresh that changes only a source's state
+    with open_store(config.store) as store:  # a refresh that changes only a source's state
         store.record_failure("show-1", show.sources[0], "HTTP 500")
     assert "HTTP 500" in index()
-    with Store(config.store) as store:
+    with open_store(config.store) as store:
         new = Listing(ShowInfo(title="Show 1"), (Episode(guid="new", title="A new one"),))
         store_listing(store, show, show.sources[0], new, FetchMeta())
     assert "A new one" in index()
@@ -112,13 +114,13 @@ def test_index_page_makes_one_section_at_a_time(tmp_path: Path, monkeypatch: pyt
     assert max(alive) <= 2
 
 
-def test_a_named_feed_without_a_title_says_its_filter_once_on_the_index(tmp_path: Path) -> None:
+def test_a_named_feed_without_a_title_says_its_filter_once_on_the_index(tmp_path: Path, backend_url: str) -> None:
     """Regression (issue 13): the index read "Show 0 (tag open-models) (tag open-models)"."""
-    config = site(tmp_path, 1)
+    config = site(tmp_path, 1, store=backend_url)
     path = tmp_path / "config.yaml"
     path.write_text(path.read_text() + "feeds:\n  open: {show: show-0, filter: {tag: open-models}}\n")
     config = load(path)
-    with Store(config.store) as store:
+    with open_store(config.store) as store:
         page = Publisher(config, store, RenderCache()).index("https://f.example").decode()
     assert page.count("tag open-models") == 1
     assert "Show 0" in page.split("tag open-models")[0].rsplit("<li>", 1)[1]

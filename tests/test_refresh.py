@@ -24,7 +24,7 @@ from feedtool.fetch import Response
 from feedtool.model import SourceState
 from feedtool.refresh import refresh as refresh_shows
 from feedtool.sources import KINDS, ParseContext
-from feedtool.store import Store
+from feedtool.store import Store, open_store
 from feedtool.testing.feeds import podcast
 from feedtool.testing.servers import Reply, Request, Upstream
 from feedtool.update import FetchMeta, Plan, Row, ShowState
@@ -599,6 +599,47 @@ def test_a_source_is_fetched_parsed_planned_and_applied(one_feed: Config) -> Non
     assert store.closed == 1
 
 
+def test_a_refresh_stores_the_same_episodes_on_each_backend(one_feed: Config, backend_url: str, tmp_path: Path) -> None:
+    """The same feed refreshed into a store of each backend and into a SQLite reference
+    store: the same episodes, tags, ids and source state; a 304 then changes nothing."""
+    body = (DATA / "rss" / "full.xml").read_bytes()
+
+    def fetched() -> MemoryRetriever:
+        return MemoryRetriever({FEED: Response(200, body, FEED, etag='"v1"')})
+
+    def snapshot(store: Store) -> list[tuple[object, ...]]:
+        return [(e.id, e.data, e.tags) for e in store.episodes("a")]
+
+    with open_store(tmp_path / "reference.sqlite") as reference:
+        refresh_shows(one_feed, retriever=fetched(), store=lambda config: _Unclosed(reference))
+        expected = snapshot(reference)
+    with open_store(backend_url) as store:
+        report = refresh_shows(one_feed, retriever=fetched(), store=lambda config: _Unclosed(store))
+        assert [r.status for r in report.results] == ["new"]
+        assert snapshot(store) == expected
+        assert len(expected) == 2
+        version = store.version("a")[0]
+        not_modified = MemoryRetriever({FEED: Response(304, b"", FEED)})
+        report = refresh_shows(one_feed, retriever=not_modified, store=lambda config: _Unclosed(store))
+        assert [r.status for r in report.results] == ["unchanged"]
+        assert not_modified.asked == [(FEED, '"v1"')]
+        assert store.version("a")[0] == version
+        assert snapshot(store) == expected
+
+
+class _Unclosed:
+    """A store that refresh() may close without closing it (the test reads it after)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def close(self) -> None:
+        pass
+
+
 def test_a_304_is_recorded_as_unchanged_and_nothing_is_planned(one_feed: Config) -> None:
     show = one_feed.shows["a"]
     store = MemoryStore({"a": show.rules_digest}, [SourceState("a", "rss", FEED, etag='"v1"')])
@@ -713,3 +754,36 @@ def write_golden() -> None:
     with tempfile.TemporaryDirectory() as folder:
         rows = stored_rows(Path(folder))
     GOLDEN.write_text(json.dumps(rows, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def test_a_postgresql_store_named_by_the_config_stores_what_sqlite_does(
+    three_kinds: Path,
+    runner: CliRunner,
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    client_for: Callable[[Path], Any],
+) -> None:
+    """`store: postgresql://...` (its password through ${VAR}) is refreshed, listed and
+    served as the SQLite store of the same config is; the password is never shown."""
+    monkeypatch.setenv("FEEDTOOL_TEST_PG_PASSWORD", "s3cret-pw")
+    url = postgres_url.replace("postgres@", "postgres:${FEEDTOOL_TEST_PG_PASSWORD}@")  # trust auth ignores it
+    text = three_kinds.read_text()
+    on_postgres = tmp_path / "pg" / "config.yaml"
+    on_postgres.parent.mkdir()
+    on_postgres.write_text(f"store: '{url}'\n{text}")
+    assert isinstance(load(on_postgres).store, str)
+    assert refresh(runner, three_kinds).exit_code == 0
+    result = refresh(runner, on_postgres)
+    assert result.exit_code == 0, result.output
+    assert episodes_json(runner, on_postgres, "sternwarte") == episodes_json(runner, three_kinds, "sternwarte")
+    assert refresh(runner, on_postgres).output.count("unchanged") == 3
+    checked = runner.invoke(main, ["--config", str(on_postgres), "check"])
+    assert checked.exit_code == 0, checked.output
+    assert "127.0.0.1" in checked.output
+    assert "s3cret-pw" not in checked.output
+    assert not (on_postgres.parent / "feedtool.sqlite").exists()
+    served_sqlite = client_for(three_kinds).get("/feeds/sternwarte.json")
+    served_postgres = client_for(on_postgres).get("/feeds/sternwarte.json")
+    assert served_postgres.status_code == 200
+    assert served_postgres.get_json()["items"] == served_sqlite.get_json()["items"]

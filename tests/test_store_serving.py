@@ -148,3 +148,28 @@ def test_a_store_deleted_then_replaced_while_serving(site: Path, tmp_path: Path)
         assert status == 200
         assert b"Second episode" in body
         assert new_etag != etag
+
+
+def test_a_postgresql_store_is_served_and_a_refresh_is_seen(tmp_path: Path, postgres_url: str) -> None:
+    """The same kept store on PostgreSQL: no file to stat, the commit count as its data
+    version; a refresh through another connection is seen by the next check."""
+    (tmp_path / "show.rss").write_bytes(ONE)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"store: '{postgres_url}'\nshows: {{s: {{sources: [{{rss: show.rss}}]}}}}\n")
+    with pytest.raises(StoreError, match="schema version 0"):  # only a refresh creates the schema
+        ServingStore(load(config).store, busy_timeout=1.0).check()
+    assert refresh(load(config)).ok
+    served = ServingStore(load(config).store, busy_timeout=1.0)
+    try:
+        first = served.check().version("s")
+        kept = served.store
+        assert served.check().store is kept  # nothing committed: the same connection, versions remembered
+        assert [e.data.title for e in served.episodes("s")] == ["First episode"]
+        (tmp_path / "show.rss").write_bytes(TWO)
+        assert refresh(load(config)).ok
+        assert served.check().version("s")[0] == first[0] + 1
+        assert served.store is not kept
+        assert [e.data.title for e in served.episodes("s")] == ["Second episode", "First episode"]
+    finally:
+        served.close()
+    assert not (tmp_path / "feedtool.sqlite").exists()

@@ -78,10 +78,11 @@ def _guarded(action: str) -> Callable[[Callable[Concatenate[Store, P], R]], Call
         def guarded(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return method(self, *args, **kwargs)
-            except sqlite3.Error as exc:
-                if not _environmental(exc):
+            except Exception as exc:
+                error = self._store_error(action, exc)
+                if error is None:
                     raise
-                raise self._error(action, exc) from exc
+                raise error from exc
 
         return guarded
 
@@ -145,6 +146,12 @@ class Store:
         db: sqlite3.Connection | None = getattr(self, "db", None)
         if db is not None:
             db.close()
+
+    def _store_error(self, action: str, exc: Exception) -> StoreError | None:
+        """The StoreError for an environmental database error, None for a bug (the dialect's hook)."""
+        if isinstance(exc, sqlite3.Error) and _environmental(exc):
+            return self._error(action, exc)
+        return None
 
     def _error(self, action: str, exc: sqlite3.Error) -> StoreError:
         """A StoreError naming what failed and, where SQLite's message does not say it, why."""
@@ -259,7 +266,7 @@ class Store:
         return int(cursor.lastrowid or 0)
 
     def _ensure_show(self, show_id: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO shows (id) VALUES (?)", (show_id,))
+        self.db.execute("INSERT INTO shows (id) VALUES (?) ON CONFLICT DO NOTHING", (show_id,))
 
     @_guarded("read")
     def source_state(self, show_id: str, source: SourceRef) -> SourceState:
@@ -351,7 +358,7 @@ class Store:
             for episode_id, row in plan.updates:
                 self._update(episode_id, row, now)
             self.db.executemany(
-                "INSERT OR IGNORE INTO episode_links (source_id, item_guid, episode_id) VALUES (?, ?, ?)",
+                "INSERT INTO episode_links (source_id, item_guid, episode_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 ((source_id, guid, ids.get(episode_id, episode_id)) for guid, episode_id in plan.links),
             )
             if plan.info is not None:

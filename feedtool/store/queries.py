@@ -8,7 +8,7 @@ and ``ft_match_any``, which search with a shared time budget.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +21,10 @@ def _seconds(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp())
 
 
-def where(flt: Filter) -> tuple[str, list[Any], bool]:
+def where(flt: Filter, *, regex: bool = True) -> tuple[str, list[Any], bool]:
     """SQL conditions on episodes ``e`` (each starting with AND), their arguments, and
-    whether they call the regex functions."""
+    whether they call the regex functions (``regex=False``: the caller applies
+    ``regex_matcher`` to the rows instead)."""
     parts: list[str] = []
     args: list[Any] = []
     if flt.tags:
@@ -49,7 +50,7 @@ def where(flt: Filter) -> tuple[str, list[Any], bool]:
     if flt.max_duration is not None:
         parts.append("e.duration <= ?")
         args.append(flt.max_duration)
-    regex_parts = _regex_where(flt)
+    regex_parts = _regex_where(flt) if regex else []
     parts.extend(regex_parts)
     return "".join(f" AND {p}" for p in parts), args, bool(regex_parts)
 
@@ -107,3 +108,43 @@ def register_regex(
 
     db.create_function("ft_match", 2, search, deterministic=True)
     db.create_function("ft_match_any", 2, search_any, deterministic=True)
+
+
+def regex_matcher(patterns: Sequence[Pattern], budget: RegexBudget) -> Callable[[str, str | None, str | None], bool]:
+    """RSSHub's filter parameters as a Python predicate on (title, description, categories).
+
+    The same conditions as ``_regex_where``, for stores whose own regex dialect differs
+    from the ``regex`` module's (PostgreSQL's: ``\\b``, ``.`` and newlines, ``(?s)``):
+    they filter candidate rows with it. ``description`` is the content, else the
+    description, else the title, as ``_DESCRIPTION``.
+    """
+    index = {p.param: i for i, p in enumerate(patterns)}
+
+    def one(i: int, text: str | None) -> bool:
+        return budget.search(patterns[i], html_to_text(text or ""))
+
+    def any_line(i: int, lines: str | None) -> bool:
+        return any(budget.search(patterns[i], line) for line in (lines or "").split("\n") if line)
+
+    out_title = index.get("filterout_title", index.get("filterout"))
+    out_description = index.get("filterout_description", index.get("filterout"))
+
+    def matches(title: str, description: str | None, categories: str | None) -> bool:
+        if "filter" in index:
+            i = index["filter"]
+            if not (one(i, title) or one(i, description) or any_line(i, categories)):
+                return False
+        else:
+            if "filter_title" in index and not one(index["filter_title"], title):
+                return False
+            if "filter_description" in index and not one(index["filter_description"], description):
+                return False
+            if "filter_category" in index and not any_line(index["filter_category"], categories):
+                return False
+        if out_title is not None and one(out_title, title):
+            return False
+        if out_description is not None and one(out_description, description):
+            return False
+        return not ("filterout_category" in index and any_line(index["filterout_category"], categories))
+
+    return matches

@@ -19,7 +19,9 @@ from pathlib import Path
 from feedtool.errors import StoreError
 from feedtool.filters import Filter
 from feedtool.model import Show, SourceState, StoredEpisode
+from feedtool.store import open_store
 from feedtool.store.database import Store
+from feedtool.store.postgres import is_postgresql
 
 
 class ServingStore:
@@ -27,7 +29,8 @@ class ServingStore:
     remembered until another connection commits (a ``publish.FeedStore``)."""
 
     def __init__(self, path: str | Path, busy_timeout: float) -> None:
-        self.path = Path(path)
+        # A postgresql:// URL stays a string (the config's value); a file becomes a Path.
+        self.path: Path | str = path if is_postgresql(path) else Path(path)
         self.busy_timeout = busy_timeout
         self._store: Store | None = None
         # (device, inode) of the file opened: while the connection holds it open, no
@@ -41,16 +44,18 @@ class ServingStore:
         """Before each request's reads: open the store if it is not open or its file
         was replaced, else forget what is remembered if another connection committed.
         Raises StoreError (and holds no connection) when the store cannot be read."""
-        try:
-            st = os.stat(self.path)
-            file: tuple[int, int] | None = (st.st_dev, st.st_ino)
-        except OSError:
-            file = None  # Store() below names the cause
+        file: tuple[int, int] | None = None  # a PostgreSQL store has no file: its data version says it all
+        if isinstance(self.path, Path):
+            try:
+                st = os.stat(self.path)
+                file = (st.st_dev, st.st_ino)
+            except OSError:
+                pass  # Store() below names the cause
         try:
             if self._store is not None and (file != self._file or self._store.data_version() != self._data_version):
                 self.close()
             if self._store is None:
-                self._store = Store(self.path, read_only=True, busy_timeout=self.busy_timeout)
+                self._store = open_store(self.path, read_only=True, busy_timeout=self.busy_timeout)
                 self._file = file
                 self._data_version = self._store.data_version()
         except StoreError:
