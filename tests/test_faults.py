@@ -49,6 +49,22 @@ class Run:
     peak_rss: int  # bytes
 
 
+#: Runs feedtool's CLI and, as it exits, writes the process's own peak memory (VmHWM, kB)
+#: to the file named first. Not wait4's ru_maxrss: Linux keeps in it the parent's size at
+#: the fork across the exec, so a large pytest process (in CI, after the browser and
+#: PostgreSQL tests) made every refresh look as large as itself.
+_MEASURED = """
+import atexit, re, sys
+def _peak(path=sys.argv.pop(1)):
+    status = open("/proc/self/status").read()
+    open(path, "w").write(re.search(r"VmHWM:\\s*(\\d+)", status).group(1))
+atexit.register(_peak)
+sys.argv[0] = "feedtool"
+from feedtool.cli import main
+main()
+"""
+
+
 @dataclass
 class Site:
     config: Path
@@ -57,8 +73,9 @@ class Site:
     def refresh(self, *args: str, timeout: float = 120) -> Run:
         """Run `feedtool refresh` in its own process; measure its time and peak memory."""
         started = time.monotonic()
+        peak_file = self.config.parent / f"peak-{time.monotonic_ns()}"
         process = subprocess.Popen(
-            [sys.executable, "-m", "feedtool", "--config", str(self.config), "refresh", *args],
+            [sys.executable, "-c", _MEASURED, str(peak_file), "--config", str(self.config), "refresh", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
@@ -73,7 +90,10 @@ class Site:
             watchdog.cancel()
         process.returncode = os.waitstatus_to_exitcode(status)
         assert time.monotonic() - started < timeout, f"killed after {timeout} s:\n{output}"
-        return Run(process.returncode, output, time.monotonic() - started, usage.ru_maxrss * 1024)
+        del usage  # ru_maxrss would count this test process's size at the fork (see _MEASURED)
+        peak = int(peak_file.read_text()) * 1024
+        peak_file.unlink()
+        return Run(process.returncode, output, time.monotonic() - started, peak)
 
     def prepare(self) -> None:
         """A first, healthy refresh (in this process: only the hostile run is measured)."""
@@ -141,6 +161,20 @@ CASES: list[tuple[str, Callable[[Upstream], Callable[..., None]], str]] = [
     ("redirect-loop", lambda u: hostile.redirect_to("/victim.rss"), "more than 5 redirects"),
     ("reset-mid-body", lambda u: hostile.reset_mid_body, "connection broken while reading the body"),
 ]
+
+
+def test_the_measured_peak_is_the_refresh_process_own(site: Site) -> None:
+    """However large this test process is, a refresh's peak memory is its own (wait4's
+    ru_maxrss counted the parent's size at the fork: every fault test failed in CI once
+    the pytest process had grown past the 300 MB bound)."""
+    site.upstream.bodies["/victim.rss"] = GOOD
+    site.upstream.bodies["/healthy.rss"] = feed(item(1))
+    ballast = bytearray(400 * 2**20)
+    ballast[:: 2**12] = b"x" * len(range(0, len(ballast), 2**12))  # every page resident
+    run = site.refresh()
+    del ballast
+    assert run.returncode == 0, run.output
+    assert 10 * 2**20 < run.peak_rss < 200 * 2**20, f"peak memory {run.peak_rss / 2**20:.0f} MB"
 
 
 @pytest.mark.parametrize(("behaviour", "message"), [(b, m) for _, b, m in CASES], ids=[c[0] for c in CASES])
