@@ -1,8 +1,9 @@
 """The Filter-to-SQL compiler, and the regex functions the compiled SQL calls.
 
-Every condition of a filter runs inside SQLite: tags through ``episode_tags``,
-words through the ``search`` column, RSSHub's regex parameters through ``ft_match``
-and ``ft_match_any``, which search with a shared time budget.
+Every condition of a filter runs inside the database: tags through ``episode_tags``,
+words through the ``search`` column; RSSHub's regex parameters are one Python
+predicate (``regex_matcher``, with a shared time budget) that SQLite calls as
+``ft_filter`` and PostgreSQL's store runs over the rows the rest selects.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def where(flt: Filter, *, regex: bool = True) -> tuple[str, list[Any], bool]:
     if flt.max_duration is not None:
         parts.append("e.duration <= ?")
         args.append(flt.max_duration)
-    regex_parts = _regex_where(flt) if regex else []
+    # RSSHub's regex parameters, with RSSHub's meaning: one Python predicate (regex_matcher)
+    # that SQLite calls as ft_filter and other stores run over the rows the rest selects.
+    regex_parts = [f"ft_filter(e.title, {_DESCRIPTION}, e.categories)"] if regex and flt.patterns else []
     parts.extend(regex_parts)
     return "".join(f" AND {p}" for p in parts), args, bool(regex_parts)
 
@@ -58,65 +61,33 @@ def where(flt: Filter, *, regex: bool = True) -> tuple[str, list[Any], bool]:
 _DESCRIPTION = "COALESCE(json_extract(e.data, '$.content'), json_extract(e.data, '$.description'), e.title)"
 
 
-def _regex_where(flt: Filter) -> list[str]:
-    """RSSHub's filter parameters, with RSSHub's meaning, as SQL over ft_match."""
-    index = {p.param: i for i, p in enumerate(flt.patterns)}
-    parts = []
-    if "filter" in index:
-        i = index["filter"]
-        parts.append(f"(ft_match({i}, e.title) OR ft_match({i}, {_DESCRIPTION}) OR ft_match_any({i}, e.categories))")
-    else:
-        if "filter_title" in index:
-            parts.append(f"ft_match({index['filter_title']}, e.title)")
-        if "filter_description" in index:
-            parts.append(f"ft_match({index['filter_description']}, {_DESCRIPTION})")
-        if "filter_category" in index:
-            parts.append(f"ft_match_any({index['filter_category']}, e.categories)")
-    out_title = index.get("filterout_title", index.get("filterout"))
-    out_description = index.get("filterout_description", index.get("filterout"))
-    if out_title is not None:
-        parts.append(f"NOT ft_match({out_title}, e.title)")
-    if out_description is not None:
-        parts.append(f"NOT ft_match({out_description}, {_DESCRIPTION})")
-    if "filterout_category" in index:
-        parts.append(f"NOT ft_match_any({index['filterout_category']}, e.categories)")
-    return parts
-
-
 def register_regex(
     db: sqlite3.Connection, patterns: Sequence[Pattern], budget: RegexBudget, failure: list[FilterError]
 ) -> None:
-    """Define ft_match and ft_match_any on a connection for one query's patterns.
+    """Define ft_filter on a connection for one query's patterns: ``regex_matcher`` as SQL.
 
     A pattern that runs out of time raises inside SQLite, which reports only that a
     function failed; the FilterError saying why is appended to ``failure``.
     """
+    matches = regex_matcher(patterns, budget)
 
-    def search(index: int, text: str | None) -> int:
+    def ft_filter(title: str | None, description: str | None, categories: str | None) -> int:
         try:
-            return int(budget.search(patterns[index], html_to_text(text or "")))
+            return int(matches(title or "", description, categories))
         except FilterError as exc:
             failure.append(exc)
             raise
 
-    def search_any(index: int, lines: str | None) -> int:
-        try:
-            return int(any(budget.search(patterns[index], line) for line in (lines or "").split("\n") if line))
-        except FilterError as exc:
-            failure.append(exc)
-            raise
-
-    db.create_function("ft_match", 2, search, deterministic=True)
-    db.create_function("ft_match_any", 2, search_any, deterministic=True)
+    db.create_function("ft_filter", 3, ft_filter, deterministic=True)
 
 
 def regex_matcher(patterns: Sequence[Pattern], budget: RegexBudget) -> Callable[[str, str | None, str | None], bool]:
     """RSSHub's filter parameters as a Python predicate on (title, description, categories).
 
-    The same conditions as ``_regex_where``, for stores whose own regex dialect differs
-    from the ``regex`` module's (PostgreSQL's: ``\\b``, ``.`` and newlines, ``(?s)``):
-    they filter candidate rows with it. ``description`` is the content, else the
-    description, else the title, as ``_DESCRIPTION``.
+    Every store filters with it: SQLite as the SQL function ft_filter, PostgreSQL (whose
+    own regex dialect differs from the ``regex`` module's: ``\\b``, ``.`` and newlines,
+    ``(?s)``) over the rows the other conditions select. ``description`` is the
+    content, else the description, else the title, as ``_DESCRIPTION``.
     """
     index = {p.param: i for i, p in enumerate(patterns)}
 
