@@ -29,7 +29,7 @@ import orjson
 
 from feedtool.errors import FilterError, StoreError
 from feedtool.filters import Filter, RegexBudget
-from feedtool.model import Show, SourceState, StoredEpisode
+from feedtool.model import Episode, Show, SourceState, StoredEpisode
 from feedtool.store import queries
 from feedtool.store.codecs import decode_episode, decode_show_info, dumps, encode_episode, encode_show_info
 from feedtool.store.schema import MIGRATIONS, VERSION
@@ -507,11 +507,13 @@ class Store:
         return None if row is None else _stored_episode(show_id, row)
 
 
-def _stored_episode(show_id: str, row: Sequence[Any]) -> StoredEpisode:
+def _stored_episode(show_id: str, row: Sequence[Any], data: Episode | None = None) -> StoredEpisode:
+    """A row (id, data, tags, first_seen, updated) as a StoredEpisode; ``data``: its
+    episode, when the caller has decoded it already."""
     return StoredEpisode(
         id=row[0],
         show_id=show_id,
-        data=decode_episode(row[1]),
+        data=decode_episode(row[1]) if data is None else data,
         tags=tuple(row[2].split("\n")) if row[2] else (),
         first_seen=datetime.fromtimestamp(row[3], UTC),
         updated=datetime.fromtimestamp(row[4], UTC),

@@ -381,7 +381,7 @@ class PostgresStore(Store):
                 episode = decode_episode(row[1])
                 description = episode.content if episode.content is not None else episode.description
                 if matches(row[5], row[5] if description is None else description, row[6]):
-                    found.append(_stored_episode(show_id, row))
+                    found.append(_stored_episode(show_id, row, episode))
         return found
 
 
