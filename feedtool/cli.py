@@ -21,7 +21,7 @@ import click
 
 from feedtool import __version__
 from feedtool.config import ENV_VAR, Config, config_path, load, parse
-from feedtool.errors import ConfigEditError, ConfigError, FeedtoolError, FilterError, LockedError
+from feedtool.errors import ConfigEditError, ConfigError, FeedtoolError, FilterError, LockedError, QueueError
 from feedtool.filters import PARAMS, REGEX_PARAMS, Filter, check_tags, combine, parse_filter
 from feedtool.model import is_empty
 from feedtool.normalize.dates import format_iso
@@ -172,8 +172,9 @@ class Progress:
 @main.command()
 @click.argument("shows", nargs=-1)
 @click.option("--wait", is_flag=True, help="wait for a running refresh instead of exiting with code 3")
+@click.option("--enqueue", is_flag=True, help="queue one job per source for `feedtool worker` (PostgreSQL store)")
 @click.pass_obj
-def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
+def refresh(state: State, /, shows: tuple[str, ...], wait: bool, enqueue: bool) -> None:
     """Fetch every source of the named shows (default: all) and store what is new.
 
     Prints one line per source (new / updated / unchanged / failed) and a summary.
@@ -191,6 +192,9 @@ def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
     unknown = [s for s in shows if s not in config.shows]
     if unknown:
         raise UsageProblem(f"unknown show {', '.join(map(repr, unknown))} (configured: {', '.join(config.shows)})")
+    if enqueue:
+        _enqueue(config, shows)
+        return
     total = sum(len(config.shows[s].sources) for s in shows or config.shows)
     # Lines in a cron log or mail need their time; on a terminal the reader knows it.
     progress = Progress(total, enabled=sys.stderr.isatty(), timestamps=not sys.stdout.isatty())
@@ -207,6 +211,61 @@ def refresh(state: State, /, shows: tuple[str, ...], wait: bool) -> None:
     progress.echo(report.summary())
     if not report.ok:
         sys.exit(1)
+
+
+def _enqueue(config: Config, shows: tuple[str, ...]) -> None:
+    from feedtool.queue import enqueue, require_postgresql
+
+    try:
+        require_postgresql(config)
+        queued, skipped = enqueue(config, shows)
+    except QueueError as exc:
+        raise UsageProblem(str(exc)) from exc
+    except FeedtoolError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{queued} sources queued; {skipped} already queued")
+
+
+@main.command()
+@click.option("-c", "--concurrency", default=1, show_default=True, type=click.IntRange(1, 32), help="jobs at a time")
+@click.option("--burst", is_flag=True, help="exit 0 once no job is waiting or running")
+@click.option(
+    "--stalled-after",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 3600),
+    help="seconds without a heartbeat after which a worker's jobs are retried by another",
+)
+@click.pass_obj
+def worker(state: State, /, concurrency: int, burst: bool, stalled_after: float) -> None:
+    """Run the refresh jobs that `feedtool refresh --enqueue` queued (PostgreSQL store).
+
+    Each job refreshes one source; any number of workers on any number of machines
+    share the queue, with one request at a time per upstream host among them all.
+    Without --burst it runs until stopped (SIGINT, SIGTERM).
+
+    \b
+    Example (crontab, every 30 minutes; workers run as services):
+        */30 * * * * feedtool --config /srv/feedtool/config.yaml refresh --enqueue
+        feedtool --config /srv/feedtool/config.yaml worker --concurrency 4
+    """
+    from feedtool.queue import require_postgresql, work
+
+    config = state.config
+    try:
+        require_postgresql(config)
+    except QueueError as exc:
+        raise UsageProblem(str(exc)) from exc
+    timestamps = not sys.stdout.isatty()
+
+    def report(result: SourceResult) -> None:
+        line = result.describe()
+        click.echo(f"{datetime.now(UTC).isoformat(timespec='seconds')} {line}" if timestamps else line)
+
+    try:
+        work(config, concurrency=concurrency, burst=burst, stalled_after=stalled_after, on_result=report)
+    except FeedtoolError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()

@@ -75,6 +75,10 @@ class LockedError(StoreError):
     """Another refresh holds the store's lock."""
 
 
+class QueueError(FeedtoolError, ValueError):
+    """The refresh queue cannot be used: its store is not PostgreSQL, or its database failed."""
+
+
 class PatternError(FeedtoolError, ValueError):
     """A user's regular expression is refused: invalid, too long, or too large once compiled."""
 

@@ -1,0 +1,324 @@
+"""Refresh on a task queue: procrastinate, with its jobs in the store's PostgreSQL (issue 17).
+
+``enqueue`` defers one job per source; ``work`` runs a worker that refreshes each
+job's source through ``feedtool.refresh.refresh_source`` (one store transaction per
+source, so a worker that dies leaves nothing half-written). The politeness rules
+hold across every worker on every machine:
+
+- one request at a time per upstream host: each request holds a transaction-scoped
+  PostgreSQL advisory lock keyed by a stable hash of the host (``DatabaseHostLimiter``),
+  which ends with its connection, also when the worker is killed;
+- conditional GET and Retry-After: the ``Fetcher`` as in a local refresh.
+
+Jobs of one show share a procrastinate ``lock``: they run one at a time, in the
+order they were queued (config order), so a show's first source decides its GUIDs
+as in a local refresh, and two plans for one show never race. A source's
+``queueing_lock`` keeps it queued at most once. A job whose worker died (no
+heartbeat for ``stalled_after`` seconds) is put back by any worker: at its start,
+and on every round of a ``--burst`` worker or every ``stalled_after`` seconds of a
+long-running one.
+
+procrastinate is imported here only; it is part of ``feedtool[postgresql]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from feedtool.config import Config
+from feedtool.errors import FetchError, QueueError, SourceError, StoreError
+from feedtool.fetch import Fetcher, HostLimiter
+from feedtool.patterns import RuleBudget
+from feedtool.redact import operator_location
+from feedtool.refresh import SourceResult, _failed, refresh_source, retag
+from feedtool.store import open_store
+from feedtool.store.postgres import is_postgresql
+
+if TYPE_CHECKING:
+    import procrastinate
+    import psycopg
+    import psycopg_pool
+
+log = logging.getLogger(__name__)
+
+#: The procrastinate queue and task name of a source's refresh.
+QUEUE = "feedtool-refresh"
+TASK = "feedtool.refresh_source"
+#: A worker without a heartbeat for this long is taken for dead, and its jobs retried.
+STALLED_AFTER = 30.0
+#: The advisory lock that makes concurrent workers install procrastinate's schema once.
+_SCHEMA_LOCK = int.from_bytes(hashlib.blake2b(b"feedtool-queue-schema", digest_size=8).digest(), "big", signed=True)
+
+
+def host_key(host: str) -> int:
+    """The advisory lock key of an upstream host: a stable 64-bit hash, the same on every machine.
+
+    >>> host_key("Example.org") == host_key("example.org"), host_key("example.org") == host_key("example.com")
+    (True, False)
+    """
+    digest = hashlib.blake2b(b"feedtool-host:" + host.lower().encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def source_key(show_id: str, kind: str, location: str) -> str:
+    """A source's queueing lock: short and without the location's secrets."""
+    digest = hashlib.blake2b(f"{show_id}\0{kind}\0{location}".encode(), digest_size=12).hexdigest()
+    return f"feedtool-source:{digest}"
+
+
+def require_postgresql(config: Config) -> str:
+    """The store's PostgreSQL URL; QueueError for a SQLite store."""
+    if not is_postgresql(config.store):
+        raise QueueError(
+            f"the refresh queue needs a PostgreSQL store (store: postgresql://...), and {config.store} "
+            "is a SQLite file: run `feedtool refresh` without --enqueue instead"
+        )
+    return str(config.store)
+
+
+class DatabaseHostLimiter(HostLimiter):
+    """At most one request at a time per host across processes and machines: a
+    PostgreSQL advisory lock per host, held in a transaction for the request."""
+
+    def __init__(self, url: str, size: int) -> None:
+        import psycopg_pool
+
+        super().__init__()
+        self._location = operator_location(url)
+        self._pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
+            url, min_size=1, max_size=size, kwargs={"autocommit": False}, open=False
+        )
+        self._pool.open(wait=False)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def acquire(self, url: str, timeout: float) -> Callable[[], None]:
+        """Wait (at most timeout seconds) for the host of url in this process, then in the database."""
+        import psycopg
+        import psycopg_pool
+
+        host = (urlsplit(url).hostname or "").lower()
+        # This process's threads queue locally first: a waiting thread holds no connection.
+        release_local = super().acquire(url, timeout)
+        try:
+            conn = self._pool.getconn(timeout=max(timeout, 0.1))
+        except psycopg_pool.PoolTimeout as exc:
+            release_local()
+            raise StoreError(f"no connection to {self._location} for the lock of {host}") from exc
+        try:
+            # lock_timeout 0 would mean no bound at all.
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{max(int(timeout * 1000), 1)}ms",))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (host_key(host),))
+        except psycopg.errors.LockNotAvailable as exc:
+            self._put(conn, release_local)
+            raise FetchError(f"gave up waiting for another worker's request to {host} to finish") from exc
+        except psycopg.Error as exc:
+            self._put(conn, release_local)
+            raise StoreError(f"cannot take the lock of {host} in {self._location}: {exc}") from exc
+        except BaseException:
+            self._put(conn, release_local)
+            raise
+        return lambda: self._put(conn, release_local)
+
+    def _put(self, conn: psycopg.Connection[Any], release_local: Callable[[], None]) -> None:
+        # The rollback ends the transaction and its lock; a broken connection is dropped by the pool.
+        try:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            self._pool.putconn(conn)
+        finally:
+            release_local()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One source to refresh, as a job carries it."""
+
+    show_id: str
+    kind: str
+    location: str
+    force: bool = False
+
+
+def jobs(config: Config, show_ids: Sequence[str] = ()) -> list[Job]:
+    """One job per source of the named shows (default: all), in config order."""
+    found: list[Job] = []
+    with open_store(require_postgresql(config)) as store:
+        for show_id in show_ids or config.shows:
+            show = config.shows[show_id]
+            # Rules changed since the last refresh: every source of the show is read
+            # again, as a local refresh does (the job that retags cannot tell its siblings).
+            force = store.rules_digest(show.id) not in (None, show.rules_digest)
+            found.extend(Job(show.id, source.kind, source.location, force) for source in show.sources)
+    return found
+
+
+def _app(url: str) -> procrastinate.App:
+    import procrastinate
+
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+
+
+def _ensure_schema(url: str) -> None:
+    """Install procrastinate's tables in the store's database once, whoever comes first."""
+    import procrastinate
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            if conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+                return
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                if not conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+                    conn.execute(procrastinate.schema.SchemaManager.get_schema())
+                    log.info("installed procrastinate's schema in %s", operator_location(url))
+    except psycopg.Error as exc:
+        raise QueueError(f"cannot prepare the queue in {operator_location(url)}: {exc}") from exc
+
+
+def enqueue(config: Config, show_ids: Sequence[str] = ()) -> tuple[int, int]:
+    """Queue one job per source; return (queued, already queued)."""
+    import procrastinate.exceptions
+
+    url = require_postgresql(config)
+    _ensure_schema(url)
+    app = _app(url)
+    task = app.task(name=TASK, queue=QUEUE)(_unregistered)
+    queued = skipped = 0
+    with _opened(app):
+        for job in jobs(config, show_ids):
+            try:
+                task.configure(
+                    lock=f"feedtool-show:{job.show_id}", queueing_lock=source_key(job.show_id, job.kind, job.location)
+                ).defer(show_id=job.show_id, kind=job.kind, location=job.location, force=job.force)
+                queued += 1
+            except procrastinate.exceptions.AlreadyEnqueued:
+                skipped += 1
+    return queued, skipped
+
+
+def _unregistered(**_: object) -> None:
+    raise AssertionError("the enqueuer's app never runs jobs")
+
+
+@contextlib.contextmanager
+def _opened(app: procrastinate.App) -> Iterator[None]:
+    import procrastinate.exceptions
+
+    try:
+        with app.open():
+            yield
+    except procrastinate.exceptions.ConnectorException as exc:
+        raise QueueError(f"the queue's database failed: {exc}") from exc
+
+
+def refresh_job(config: Config, fetcher: Fetcher, job: Job) -> SourceResult | None:
+    """Refresh one queued source; None when the config no longer has it (the job is dropped)."""
+    show = config.shows.get(job.show_id)
+    source = next((s for s in show.sources if (s.kind, s.location) == (job.kind, job.location)), None) if show else None
+    if show is None or source is None:
+        log.warning("%s %s: no longer in the config; job dropped", job.show_id, operator_location(job.location))
+        return None
+    with open_store(config.store) as store:
+        force = job.force
+        try:
+            if store.rules_digest(show.id) != show.rules_digest:
+                changed = retag(store, show.within(RuleBudget(config.fetch.deadline)))
+                log.info("%s: tag or strip rules changed; %d stored episodes updated", show.id, changed)
+                force = True
+        except (SourceError, StoreError) as exc:
+            log.warning("%s: retagging stored episodes failed: %s", show.id, exc)
+            # As a local refresh: the sources of a show whose retag failed fail with the reason.
+            return _failed(store, show, source, f"retagging stored episodes: {exc}", 0.0)
+        bounded = show.within(RuleBudget(config.fetch.deadline))
+        result = refresh_source(store, bounded, source, fetcher, force=force)
+    log.info("%s", result.describe())
+    return result
+
+
+def work(
+    config: Config,
+    *,
+    concurrency: int = 1,
+    burst: bool = False,
+    stalled_after: float = STALLED_AFTER,
+    on_result: Callable[[SourceResult], None] | None = None,
+) -> None:
+    """Run a worker: until stopped by a signal, or with ``burst`` until no job waits or runs."""
+    url = require_postgresql(config)
+    _ensure_schema(url)
+    limiter = DatabaseHostLimiter(url, size=concurrency + 2)
+    fetcher = Fetcher(config.fetch, limiter)
+    app = _app(url)
+
+    @app.task(name=TASK, queue=QUEUE)
+    def _refresh(show_id: str, kind: str, location: str, force: bool = False) -> None:
+        result = refresh_job(config, fetcher, Job(show_id, kind, location, force))
+        if result is not None and on_result is not None:
+            on_result(result)
+
+    heartbeat = max(stalled_after / 3, 0.2)
+    options: dict[str, Any] = {
+        "queues": [QUEUE],
+        "concurrency": concurrency,
+        "update_heartbeat_interval": heartbeat,
+        "stalled_worker_timeout": stalled_after,
+        "fetch_job_polling_interval": min(heartbeat, 1.0),
+        "delete_jobs": "successful",
+    }
+    try:
+        asyncio.run(_work(app, options, burst, stalled_after))
+    finally:
+        fetcher.close()
+        limiter.close()
+
+
+async def _work(app: procrastinate.App, options: dict[str, Any], burst: bool, stalled_after: float) -> None:
+    async with app.open_async():
+        await _retry_stalled(app, stalled_after)
+        if not burst:
+            sweeper = asyncio.create_task(_sweep(app, stalled_after))
+            try:
+                await app.run_worker_async(**options)
+            finally:
+                sweeper.cancel()
+            return
+        # procrastinate's wait=False stops at the first empty fetch, with jobs still
+        # waiting for a show's lock, a retry's time or a dead worker's retry: round again
+        # until none waits and none runs.
+        while True:
+            await app.run_worker_async(**options, wait=False, install_signal_handlers=False)
+            if not await _pending(app):
+                return
+            await asyncio.sleep(min(stalled_after / 3, 0.5))
+            await _retry_stalled(app, stalled_after)
+
+
+async def _sweep(app: procrastinate.App, stalled_after: float) -> None:
+    while True:
+        await asyncio.sleep(stalled_after)
+        await _retry_stalled(app, stalled_after)
+
+
+async def _retry_stalled(app: procrastinate.App, stalled_after: float) -> None:
+    """Put the jobs of dead workers (no heartbeat for stalled_after seconds) back in the queue."""
+    for job in await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=stalled_after):
+        log.warning("job %s (%s) was running on a worker that stopped; queued again", job.id, job.task_kwargs)
+        await app.job_manager.retry_job(job)
+
+
+async def _pending(app: procrastinate.App) -> bool:
+    row = await app.connector.execute_query_one_async(
+        "SELECT count(*) AS n FROM procrastinate_jobs WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')",
+        queue=QUEUE,
+    )
+    return bool(row["n"])
