@@ -211,7 +211,15 @@ class PostgresStore(Store):
             import psycopg_pool
         except ImportError as exc:
             raise StoreError("a postgresql:// store needs psycopg: pip install 'feedtool[postgresql]'") from exc
-        self._faults: type[Exception] = psycopg.OperationalError
+        # The environment's errors, which become StoreError: connection, disk and server
+        # faults, and a database or role that may not write (a replica, a database set
+        # default_transaction_read_only, a role without the grants). psycopg files the
+        # last two under InternalError and ProgrammingError, beside feedtool's own bugs.
+        self._faults: tuple[type[Exception], ...] = (
+            psycopg.OperationalError,
+            psycopg.errors.ReadOnlySqlTransaction,
+            psycopg.errors.InsufficientPrivilege,
+        )
         self.url = url
         self.location = operator_location(url)  # never the password
         self.read_only = read_only
