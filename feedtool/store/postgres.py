@@ -227,7 +227,9 @@ class PostgresStore(Store):
         self._counting = False
         self._pool = _pool(url, busy_timeout)
         try:
-            conn = self._pool.getconn()
+            # This store's bound, not the pool's: the pool is the first opener's (a
+            # refresh's 30 s), and a server with busy_timeout 1 waited 30 s for a stopped database.
+            conn = self._pool.getconn(timeout=busy_timeout)
         except psycopg_pool.PoolTimeout as exc:
             raise StoreError(f"cannot connect to the store {self.location} within {busy_timeout:g} s") from exc
         # The SQLite store's code runs on the adapter: its db is a _Connection here.
