@@ -17,7 +17,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +27,10 @@ import pytest
 
 from feedtool import sources
 from feedtool.config import load
+from feedtool.errors import StoreError
+from feedtool.filters import Filter, parse_filter
 from feedtool.refresh import refresh
+from feedtool.store import open_store
 from feedtool.store.postgres import close_pools, is_postgresql
 from feedtool.testing.feeds import feed, item
 from feedtool.testing.postgres import Cluster
@@ -588,3 +592,49 @@ def test_a_postgresql_database_that_refuses_writes(tmp_path: Path, upstream: Ups
     code, output = finish(feedtool(config, "refresh"))
     assert code == 1, output
     assert output.startswith(f"Error: cannot write to the store {location}_new: cannot execute CREATE TABLE"), output
+
+
+@contextmanager
+def _locked(store: str, table: str) -> Iterator[None]:
+    """Hold an ACCESS EXCLUSIVE lock on a table (as a schema change does) until the block ends.
+    The holder's session ends by itself after 20 s: without a reader's bound the test fails, never hangs."""
+    with psycopg.connect(store, autocommit=True) as holder:
+        holder.execute("SET idle_in_transaction_session_timeout = '20s'")
+        with holder.transaction():
+            holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            yield
+
+
+@pytest.mark.faults
+def test_a_postgresql_read_past_busy_timeout_is_cancelled(tmp_path: Path, postgres_url: str) -> None:
+    """A reader (the server, `feedtool episodes`, export) waits at most server.busy_timeout
+    for the database: a read blocked by a lock is cancelled and becomes a StoreError saying
+    so (a 503 from the server); the bound is the transaction's, not the pooled connection's."""
+    (tmp_path / "good.rss").write_bytes(GOOD)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        _store_line(postgres_url) + "server: {busy_timeout: 0.2}\nshows: {s: {sources: [{rss: good.rss}]}}\n"
+    )
+    assert refresh(load(config)).ok
+    location = postgres_url.replace("postgres@", "")
+    too_long = (
+        f"cannot read the store {location}: it took longer than 0.2 s (server.busy_timeout), so the query was cancelled"
+    )
+    with open_store(postgres_url, read_only=True, busy_timeout=0.2) as store:
+        with _locked(postgres_url, "episodes"):
+            for flt in (Filter(), parse_filter({"filter": "Episode"})):  # in SQL; regex rows from a server-side cursor
+                with pytest.raises(StoreError) as caught:
+                    store.episodes("s", flt)
+                assert str(caught.value) == too_long
+        assert len(store.episodes("s")) == 2  # the lock is gone: the same connection reads again
+        with store.db.conn.cursor() as raw:  # type: ignore[attr-defined]
+            assert raw.execute("SHOW statement_timeout").fetchone() == ("0",)
+    with _locked(postgres_url, "feedtool_schema"), pytest.raises(StoreError) as caught:
+        open_store(postgres_url, read_only=True, busy_timeout=0.2)  # a migration's lock
+    assert str(caught.value) == too_long
+    client = create_app({"FEEDTOOL_CONFIG": str(config), "TESTING": True}).test_client()
+    assert client.get("/feeds/s.rss").status_code == 200
+    with _locked(postgres_url, "episodes"):
+        answer = client.get("/feeds/s.json")
+    assert (answer.status_code, answer.headers["Cache-Control"]) == (503, "no-store")
+    assert answer.get_data(as_text=True) == f"503 store unavailable: {too_long}\n"
