@@ -166,3 +166,28 @@ def any_store(backend_url: str) -> Iterator[Store]:
     """A new store of each backend (tests written for both)."""
     with open_store(backend_url) as store:
         yield store
+
+
+@pytest.fixture(scope="module")
+def stoppable_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL cluster of the module's own, for the tests that stop its server (the
+    session's cluster serves every other test meanwhile); skipped as postgres_cluster."""
+    bindir = postgres.find_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl): install Debian's postgresql")
+    if importlib.util.find_spec("psycopg") is None:
+        pytest.skip("psycopg is not installed: pip install 'feedtool[postgresql]'")
+    with postgres.cluster(bindir) as running:
+        yield running
+
+
+@pytest.fixture
+def stoppable_database(stoppable_cluster: Cluster) -> Iterator[str]:
+    """The name of a fresh, empty database of the stoppable cluster; pools of it closed after the test."""
+    import psycopg
+
+    name = f"stoppable{next(_databases)}"
+    with psycopg.connect(stoppable_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    yield name
+    close_pools()

@@ -3,6 +3,7 @@ of a refresh or an export, conditional GET, per-host politeness."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -16,17 +17,25 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from feedtool import sources
 from feedtool.config import load
+from feedtool.errors import StoreError
+from feedtool.filters import Filter, parse_filter
 from feedtool.refresh import refresh
+from feedtool.store import open_store
+from feedtool.store.postgres import close_pools, is_postgresql
 from feedtool.testing.feeds import feed, item
+from feedtool.testing.postgres import Cluster
 from feedtool.testing.servers import GUNICORN, Reply, Request, Upstream, feedtool_server, wait_until
+from feedtool.web import create_app
 
 GOOD = feed(item(1) + item(2))
 
@@ -44,11 +53,20 @@ def finish(process: subprocess.Popen[bytes], timeout: float = 120) -> tuple[int,
     return process.returncode, output.decode()
 
 
-def _waits_for_a_lock(process: subprocess.Popen[bytes]) -> bool:
-    """Whether ``process`` is blocked waiting for a file lock (Linux's /proc/locks lists
-    each waiter as "N: -> FLOCK ... <pid> ..."); an error if it has exited instead."""
+def _waits_for_a_lock(process: subprocess.Popen[bytes], store: str) -> bool:
+    """Whether ``process`` is blocked waiting for the refresh lock: a file lock (Linux's
+    /proc/locks lists each waiter as "N: -> FLOCK ... <pid> ...") or, on PostgreSQL, an
+    advisory lock not granted in the store's database (each test has a database of its
+    own); an error if it has exited instead."""
     if process.poll() is not None:
         raise AssertionError(f"exited with {process.returncode} instead of waiting for the lock")
+    if is_postgresql(store):
+        with psycopg.connect(store, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).fetchone()
+        return row is not None and row[0] == 1
     for line in Path("/proc/locks").read_text().splitlines():
         fields = line.split()
         if len(fields) > 5 and fields[1] == "->" and fields[5] == str(process.pid):
@@ -56,8 +74,16 @@ def _waits_for_a_lock(process: subprocess.Popen[bytes]) -> bool:
     return False
 
 
+def _store_line(store: str) -> str:
+    """The config line of a store: a SQLite file or a PostgreSQL URL."""
+    return f'store: "{store}"\n'
+
+
 @pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux's /proc/locks to see a waiting process")
-def test_second_refresh_exits_at_once_with_code_3_or_waits(tmp_path: Path, upstream: Upstream) -> None:
+def test_second_refresh_exits_at_once_with_code_3_or_waits(
+    tmp_path: Path, upstream: Upstream, backend_url: str
+) -> None:
+    """On PostgreSQL the lock is an advisory lock in the database, seen waiting in pg_locks."""
     release = threading.Event()
     released_when_asked: list[bool] = []
 
@@ -70,7 +96,7 @@ def test_second_refresh_exits_at_once_with_code_3_or_waits(tmp_path: Path, upstr
     upstream.route("/held.rss", held)
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"fetch: {{read_timeout: 90, deadline: 90, retries: 1}}\n"
+        _store_line(backend_url) + f"fetch: {{read_timeout: 90, deadline: 90, retries: 1}}\n"
         f"shows: {{s: {{sources: [{{rss: {upstream.url('/held.rss')}}}]}}}}\n"
     )
     first = feedtool(config, "refresh")
@@ -88,7 +114,7 @@ def test_second_refresh_exits_at_once_with_code_3_or_waits(tmp_path: Path, upstr
         def blocked() -> bool:
             if upstream.count("/held.rss") > 1:
                 raise AssertionError("the --wait refresh asked upstream while the first held the lock")
-            return _waits_for_a_lock(waiting)
+            return _waits_for_a_lock(waiting, backend_url)
 
         wait_until(blocked, "the --wait refresh to wait for the lock", timeout=60)
     finally:
@@ -100,7 +126,14 @@ def test_second_refresh_exits_at_once_with_code_3_or_waits(tmp_path: Path, upstr
     assert released_when_asked == [False, True]
 
 
-def _count(store: Path) -> tuple[int, set[str]]:
+def _count(store: str) -> tuple[int, set[str]]:
+    """How many episodes the store holds, and the first words of their titles."""
+    if is_postgresql(store):
+        with psycopg.connect(store, autocommit=True) as conn:
+            titles = {row[0].split(" ", 1)[0] for row in conn.execute("SELECT title FROM episodes")}
+            count = conn.execute("SELECT COUNT(*) FROM episodes").fetchone()
+        assert count is not None
+        return int(count[0]), titles
     db = sqlite3.connect(store)
     try:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -110,22 +143,33 @@ def _count(store: Path) -> tuple[int, set[str]]:
         db.close()
 
 
-def test_kill_9_mid_refresh_leaves_the_store_as_it_was(tmp_path: Path, upstream: Upstream) -> None:
-    small, large = 500, 20_000
+def test_kill_9_mid_refresh_leaves_the_store_as_it_was(tmp_path: Path, upstream: Upstream, backend_url: str) -> None:
+    """SQLite: kills at random moments, until one lands before the commit. PostgreSQL:
+    one kill once the refresh's transaction has written rows (pg_stat_activity shows it),
+    and fewer rows, since each insert there is a round trip."""
+    on_postgresql = is_postgresql(backend_url)
+    small, large = 500, 5000 if on_postgresql else 20_000
     old = feed(b"".join(item(n, title=f"old {n}") for n in range(small)))
     new = feed(b"".join(item(n, title=f"new {n}") for n in range(large)))
     upstream.serve("/big.rss", old)
     config = tmp_path / "config.yaml"
-    config.write_text(f"shows: {{big: {{sources: [{{rss: {upstream.url('/big.rss')}}}]}}}}\n")
+    config.write_text(
+        _store_line(backend_url) + f"shows: {{big: {{sources: [{{rss: {upstream.url('/big.rss')}}}]}}}}\n"
+    )
     assert refresh(load(config)).ok
-    store = tmp_path / "feedtool.sqlite"
+    store = backend_url
     assert _count(store) == (small, {"old"})
     upstream.serve("/big.rss", new)
     random.seed(7)
     outcomes = set()
-    for delay in (0.3, 0.8, 1.5, 2.5, *(random.uniform(0.2, 4) for _ in range(3))):
+    delays = [None] if on_postgresql else [0.3, 0.8, 1.5, 2.5, *(random.uniform(0.2, 4) for _ in range(3))]
+    for delay in delays:
         process = feedtool(config, "refresh")
-        time.sleep(delay)
+        if delay is None:
+            writing = functools.partial(lambda running: running.poll() is None and _writing(store), process)
+            wait_until(writing, "the refresh to write rows", timeout=60)
+        else:
+            time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.communicate()
         count, titles = _count(store)
@@ -141,8 +185,9 @@ def test_kill_9_mid_refresh_leaves_the_store_as_it_was(tmp_path: Path, upstream:
 
 
 def test_304_and_identical_bytes_are_not_parsed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Upstream
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: Upstream, backend_url: str
 ) -> None:
+    """The validators and the body's digest are kept in the store, of either kind."""
     calls: list[str] = []
     rss = sources.KINDS["rss"]
     monkeypatch.setitem(
@@ -152,7 +197,7 @@ def test_304_and_identical_bytes_are_not_parsed(
     upstream.serve("/plain.rss", GOOD)
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"shows:\n  a: {{sources: [{{rss: {upstream.url('/etag.rss')}}}]}}\n"
+        _store_line(backend_url) + f"shows:\n  a: {{sources: [{{rss: {upstream.url('/etag.rss')}}}]}}\n"
         f"  b: {{sources: [{{rss: {upstream.url('/plain.rss')}}}]}}\n"
     )
     assert refresh(load(config)).ok
@@ -189,7 +234,7 @@ class Gauge:
         return respond
 
 
-def test_one_request_at_a_time_per_host(tmp_path: Path, upstream: Upstream) -> None:
+def test_one_request_at_a_time_per_host(tmp_path: Path, upstream: Upstream, backend_url: str) -> None:
     gauge, other = Gauge(), Gauge()
     for n in range(4):
         upstream.route(f"/s{n}.rss", gauge.slow(GOOD, 0.4))
@@ -198,7 +243,7 @@ def test_one_request_at_a_time_per_host(tmp_path: Path, upstream: Upstream) -> N
     # "localhost" is another host name for the same server: not held back by 127.0.0.1
     shows += f"  o: {{sources: [{{rss: http://localhost:{upstream.port}/other.rss}}]}}\n"
     config = tmp_path / "config.yaml"
-    config.write_text(f"fetch: {{concurrency: 4}}\nshows:\n{shows}")
+    config.write_text(_store_line(backend_url) + f"fetch: {{concurrency: 4}}\nshows:\n{shows}")
     assert refresh(load(config)).ok
     assert (gauge.answered, other.answered) == (4, 1)
     assert gauge.most == 1  # the four requests to one host went one after another
@@ -454,3 +499,142 @@ def test_a_full_disk_is_reported_and_the_store_is_kept(tmp_path: Path) -> None:
     assert out["after full"] == stored
     assert out["room again"][0] == 0, out["room again"]
     assert out["finally"] == 1000
+
+
+# --- PostgreSQL: a server that stops, a database that refuses writes ---------------
+
+
+def _writing(store: str) -> bool:
+    """Whether a session of the store's database has written rows it has not committed yet."""
+    with psycopg.connect(store, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return row is not None and row[0] > 0
+
+
+@pytest.mark.faults
+def test_postgresql_stopping_mid_refresh_loses_nothing(
+    tmp_path: Path, upstream: Upstream, stoppable_cluster: Cluster, stoppable_database: str
+) -> None:
+    """The server crashes (stop -m immediate) while a refresh's transaction has written
+    thousands of rows: the refresh fails naming the store, its password masked; nothing
+    of the transaction is stored; the server answers 503 meanwhile; after a restart the
+    next refresh completes."""
+    store = stoppable_cluster.url(stoppable_database, password="s3cret-pw")  # noqa: S106 - a test password, to see it masked
+    masked = f"postgresql://127.0.0.1:{stoppable_cluster.port}/{stoppable_database}"
+    small, large = 200, 5000
+    upstream.serve("/big.rss", feed(b"".join(item(n, title=f"old {n}") for n in range(small))))
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        _store_line(store) + "server: {busy_timeout: 1}\n"
+        f"shows: {{big: {{sources: [{{rss: {upstream.url('/big.rss')}}}]}}}}\n"
+    )
+    assert refresh(load(config)).ok
+    assert _count(store) == (small, {"old"})
+    upstream.serve("/big.rss", feed(b"".join(item(n, title=f"new {n}") for n in range(large))))
+    process = feedtool(config, "refresh")
+    try:
+        wait_until(lambda: process.poll() is None and _writing(store), "the refresh to write rows", timeout=60)
+        stoppable_cluster.stop("immediate")
+        code, output = finish(process)
+        client = create_app({"FEEDTOOL_CONFIG": str(config), "TESTING": True}).test_client()
+        answer = client.get("/feeds/big.rss")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        stoppable_cluster.start()
+    assert code == 1, output
+    assert f"big rss {upstream.url('/big.rss')}: failed: cannot write to the store {masked}: " in output, output
+    assert "s3cret" not in output
+    assert "Traceback" not in output
+    assert "internal error" not in output
+    assert (answer.status_code, answer.headers["Cache-Control"]) == (503, "no-store")
+    assert answer.get_data(as_text=True).startswith(f"503 store unavailable: cannot connect to the store {masked}")
+    assert _count(store) == (small, {"old"})  # the crash undid the whole transaction
+    code, output = finish(feedtool(config, "refresh"))
+    assert code == 0, output
+    assert _count(store) == (large, {"new"})
+
+
+@pytest.mark.faults
+def test_a_postgresql_database_that_refuses_writes(tmp_path: Path, upstream: Upstream, postgres_url: str) -> None:
+    """A database set read-only (a replica, a full-disk emergency: default_transaction_read_only):
+    the refresh fails with the cause named, keeps every stored episode, and the server
+    still reads; a new store there fails at once, naming the store."""
+    upstream.serve("/s.rss", GOOD)
+    config = tmp_path / "config.yaml"
+    config.write_text(_store_line(postgres_url) + f"shows: {{s: {{sources: [{{rss: {upstream.url('/s.rss')}}}]}}}}\n")
+    assert refresh(load(config)).ok
+    stored = _count(postgres_url)
+    database = postgres_url.rsplit("/", 1)[1]
+    admin = postgres_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+        conn.execute(f'CREATE DATABASE "{database}_new" TEMPLATE template0')
+        conn.execute(f'ALTER DATABASE "{database}_new" SET default_transaction_read_only = on')
+    close_pools()  # the pool's sessions began before the setting
+    upstream.serve("/s.rss", feed(item(1) + item(2) + item(3)))
+    code, output = finish(feedtool(config, "refresh"))
+    assert code == 1, output
+    location = postgres_url.replace("postgres@", "")
+    assert (
+        f"s rss {upstream.url('/s.rss')}: failed: cannot write to the store {location}: "
+        "cannot execute INSERT in a read-only transaction"
+    ) in output, output
+    assert "internal error" not in output
+    assert _count(postgres_url) == stored
+    client = create_app({"FEEDTOOL_CONFIG": str(config), "TESTING": True}).test_client()
+    assert client.get("/feeds/s.rss").status_code == 200
+
+    config.write_text(config.read_text().replace(database, f"{database}_new"))
+    code, output = finish(feedtool(config, "refresh"))
+    assert code == 1, output
+    assert output.startswith(f"Error: cannot write to the store {location}_new: cannot execute CREATE TABLE"), output
+
+
+@contextmanager
+def _locked(store: str, table: str) -> Iterator[None]:
+    """Hold an ACCESS EXCLUSIVE lock on a table (as a schema change does) until the block ends.
+    The holder's session ends by itself after 20 s: without a reader's bound the test fails, never hangs."""
+    with psycopg.connect(store, autocommit=True) as holder:
+        holder.execute("SET idle_in_transaction_session_timeout = '20s'")
+        with holder.transaction():
+            holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            yield
+
+
+@pytest.mark.faults
+def test_a_postgresql_read_past_busy_timeout_is_cancelled(tmp_path: Path, postgres_url: str) -> None:
+    """A reader (the server, `feedtool episodes`, export) waits at most server.busy_timeout
+    for the database: a read blocked by a lock is cancelled and becomes a StoreError saying
+    so (a 503 from the server); the bound is the transaction's, not the pooled connection's."""
+    (tmp_path / "good.rss").write_bytes(GOOD)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        _store_line(postgres_url) + "server: {busy_timeout: 0.2}\nshows: {s: {sources: [{rss: good.rss}]}}\n"
+    )
+    assert refresh(load(config)).ok
+    location = postgres_url.replace("postgres@", "")
+    too_long = (
+        f"cannot read the store {location}: it took longer than 0.2 s (server.busy_timeout), so the query was cancelled"
+    )
+    with open_store(postgres_url, read_only=True, busy_timeout=0.2) as store:
+        with _locked(postgres_url, "episodes"):
+            for flt in (Filter(), parse_filter({"filter": "Episode"})):  # in SQL; regex rows from a server-side cursor
+                with pytest.raises(StoreError) as caught:
+                    store.episodes("s", flt)
+                assert str(caught.value) == too_long
+        assert len(store.episodes("s")) == 2  # the lock is gone: the same connection reads again
+        with store.db.conn.cursor() as raw:  # type: ignore[attr-defined]
+            assert raw.execute("SHOW statement_timeout").fetchone() == ("0",)
+    with _locked(postgres_url, "feedtool_schema"), pytest.raises(StoreError) as caught:
+        open_store(postgres_url, read_only=True, busy_timeout=0.2)  # a migration's lock
+    assert str(caught.value) == too_long
+    client = create_app({"FEEDTOOL_CONFIG": str(config), "TESTING": True}).test_client()
+    assert client.get("/feeds/s.rss").status_code == 200
+    with _locked(postgres_url, "episodes"):
+        answer = client.get("/feeds/s.json")
+    assert (answer.status_code, answer.headers["Cache-Control"]) == (503, "no-store")
+    assert answer.get_data(as_text=True) == f"503 store unavailable: {too_long}\n"

@@ -134,6 +134,9 @@ def _pg_v4(db: _Connection) -> None:
 MIGRATIONS: tuple[tuple[int, Callable[[_Connection], None]], ...] = ((4, _pg_v4),)
 assert MIGRATIONS[-1][0] == VERSION, "each schema version needs its PostgreSQL migration"
 
+#: SQLSTATE of a statement cancelled (by statement_timeout, or by an operator).
+_QUERY_CANCELED = "57014"
+
 #: The advisory lock that makes concurrent openers migrate once.
 _MIGRATION_LOCK = int.from_bytes(hashlib.blake2b(b"feedtool-migrate", digest_size=8).digest(), "big", signed=True)
 
@@ -147,13 +150,36 @@ def _translate(sql: str) -> str:
 
 
 class _Connection:
-    """A psycopg connection that takes the SQLite store's SQL (the dialect layer)."""
+    """A psycopg connection that takes the SQLite store's SQL (the dialect layer).
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    With ``timeout`` (seconds), each statement run outside a transaction runs in one of
+    its own whose ``statement_timeout`` is that: a reader's bound. The setting is
+    transaction-local (``set_config(..., true)``), so the pooled connection keeps none
+    afterwards (a writer given it next is not bounded), and it holds behind PgBouncer in
+    transaction mode, where a session's setting would reach other clients. (Not ``SET
+    LOCAL ... = %s``: psycopg binds parameters on the server, and SET takes none.)
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], timeout: float | None = None) -> None:
+        from psycopg import pq
+
         self.conn = conn
+        self.timeout_ms = None if timeout is None else str(max(1, round(timeout * 1000)))
+        self._idle = pq.TransactionStatus.IDLE
 
     def execute(self, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> psycopg.Cursor[Any]:
-        return self.conn.execute(_translate(sql), args)
+        if self.timeout_ms is None or self.conn.info.transaction_status != self._idle:
+            return self.conn.execute(_translate(sql), args)
+        # Four round trips instead of one: about 0.1 ms on loopback. A client-side
+        # cursor holds all its rows once execute returns: they outlive the commit.
+        with self.conn.transaction():
+            self.bound()
+            return self.conn.execute(_translate(sql), args)
+
+    def bound(self) -> None:
+        """Bound the statements of the transaction under way by the reader's timeout."""
+        if self.timeout_ms is not None:
+            self.conn.execute("SELECT set_config('statement_timeout', %s, true)", (self.timeout_ms,))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
@@ -211,7 +237,15 @@ class PostgresStore(Store):
             import psycopg_pool
         except ImportError as exc:
             raise StoreError("a postgresql:// store needs psycopg: pip install 'feedtool[postgresql]'") from exc
-        self._faults: type[Exception] = psycopg.OperationalError
+        # The environment's errors, which become StoreError: connection, disk and server
+        # faults, and a database or role that may not write (a replica, a database set
+        # default_transaction_read_only, a role without the grants). psycopg files the
+        # last two under InternalError and ProgrammingError, beside feedtool's own bugs.
+        self._faults: tuple[type[Exception], ...] = (
+            psycopg.OperationalError,
+            psycopg.errors.ReadOnlySqlTransaction,
+            psycopg.errors.InsufficientPrivilege,
+        )
         self.url = url
         self.location = operator_location(url)  # never the password
         self.read_only = read_only
@@ -219,11 +253,16 @@ class PostgresStore(Store):
         self._counting = False
         self._pool = _pool(url, busy_timeout)
         try:
-            conn = self._pool.getconn()
+            # This store's bound, not the pool's: the pool is the first opener's (a
+            # refresh's 30 s), and a server with busy_timeout 1 waited 30 s for a stopped database.
+            conn = self._pool.getconn(timeout=busy_timeout)
         except psycopg_pool.PoolTimeout as exc:
             raise StoreError(f"cannot connect to the store {self.location} within {busy_timeout:g} s") from exc
-        # The SQLite store's code runs on the adapter: its db is a _Connection here.
-        self.db = _Connection(conn)  # type: ignore[assignment]
+        # The SQLite store's code runs on the adapter: its db is a _Connection here. A
+        # reader's statements are bounded by busy_timeout: on SQLite it bounds the wait for
+        # a writer's lock; here readers wait for no writer, but a schema change's lock or
+        # a slow server would hold a request (and a gunicorn worker) for ever.
+        self.db = _Connection(conn, busy_timeout if read_only else None)  # type: ignore[assignment]
         try:
             if read_only:
                 version = self._version()
@@ -237,14 +276,26 @@ class PostgresStore(Store):
             else:
                 self._migrate()
             self._counting = True
+        except Exception as exc:
+            self.close()
+            # Reading the schema version can fail as any read does (a lost connection, a
+            # migration's lock past the reader's timeout): the same StoreError, not a 500.
+            error = self._store_error("read" if read_only else "open", exc)
+            if error is None:
+                raise
+            raise error from exc
         except BaseException:
             self.close()
             raise
 
     @property
-    def _conn(self) -> psycopg.Connection[Any]:
+    def _adapter(self) -> _Connection:
         adapter: _Connection = self.db  # type: ignore[assignment]
-        return adapter.conn
+        return adapter
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        return self._adapter.conn
 
     def close(self) -> None:
         conn: psycopg.Connection[Any] | None = getattr(getattr(self, "db", None), "conn", None)
@@ -257,9 +308,14 @@ class PostgresStore(Store):
 
     def _store_error(self, action: str, exc: Exception) -> StoreError | None:
         # Connection, disk and server faults; a broken constraint or bad SQL stays a bug.
-        if isinstance(exc, self._faults):
-            return StoreError(f"cannot {action} the store {self.location}: {_message(exc)}")
-        return None
+        if not isinstance(exc, self._faults):
+            return None
+        if getattr(exc, "sqlstate", None) == _QUERY_CANCELED and "statement timeout" in str(exc):
+            return StoreError(
+                f"cannot {action} the store {self.location}: it took longer than {self.busy_timeout:g} s "
+                "(server.busy_timeout), so the query was cancelled"
+            )
+        return StoreError(f"cannot {action} the store {self.location}: {_message(exc)}")
 
     def _newer(self, version: int) -> str:
         return (
@@ -353,7 +409,9 @@ class PostgresStore(Store):
         try:
             return self._episodes(show_id, flt, cap, regex_seconds, now)
         except self._faults as exc:
-            raise StoreError(f"cannot read the store {self.location}: {_message(exc)}") from exc
+            error = self._store_error("read", exc)
+            assert error is not None
+            raise error from exc
 
     def _episodes(
         self, show_id: str, flt: Filter, cap: int | None, regex_seconds: float, now: datetime | None
@@ -373,6 +431,7 @@ class PostgresStore(Store):
         found: list[StoredEpisode] = []
         # A server-side cursor streams the candidates: a limit met early reads no more of them.
         with self._conn.transaction(), self._conn.cursor(name="feedtool_episodes") as cursor:
+            self._adapter.bound()
             cursor.itersize = 200
             cursor.execute(_translate(query), (show_id, *args))
             for row in cursor:

@@ -57,10 +57,32 @@ class Cluster:
 
     port: int
     folder: Path
+    #: Where initdb and pg_ctl are, and the user the server runs as: what ``stop`` and
+    #: ``start`` need (a fault test stops the server in the middle of a refresh).
+    bindir: Path | None = None
+    as_user: str | None = None
 
-    def url(self, database: str = "postgres") -> str:
-        """A libpq URL of one database of the cluster."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", *, password: str | None = None) -> str:
+        """A libpq URL of one database of the cluster (trust auth ignores a password)."""
+        user = "postgres" if password is None else f"postgres:{password}"
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server; ``immediate`` is a crash: no checkpoint, clients cut off."""
+        if self.bindir is None:
+            raise RuntimeError("this Cluster does not know its pg_ctl")
+        _run(
+            [str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", mode, "-w", "stop"],
+            as_user=self.as_user,
+        )
+
+    def start(self) -> None:
+        """Start the stopped server again, on the same port (it recovers after a crash)."""
+        if self.bindir is None:
+            raise RuntimeError("this Cluster does not know its pg_ctl")
+        log = self.folder / "server.log"
+        command = [str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-l", str(log), "-w", "-t", "60"]
+        _run([*command, "-o", _options(self.port, self.folder), "start"], as_user=self.as_user, log=log)
 
 
 def _run(command: list[str], *, as_user: str | None, log: Path | None = None) -> None:
@@ -100,24 +122,40 @@ def cluster(bindir: Path, *, attempts: int = 3) -> Iterator[Cluster]:
         )
         port = _start(bindir, data, folder, log, as_user, attempts)
         try:
-            yield Cluster(port=port, folder=folder)
+            yield Cluster(port=port, folder=folder, bindir=bindir, as_user=as_user)
         finally:
-            _run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], as_user=as_user)
+            if (data / "postmaster.pid").exists():  # a test may have stopped it
+                _run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], as_user=as_user)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _options(port: int, folder: Path) -> str:
+    return (
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off"
+    )
 
 
 def _start(bindir: Path, data: Path, folder: Path, log: Path, as_user: str | None, attempts: int) -> int:
     """Start the server on a free port, trying another when one was taken meanwhile."""
     for attempt in range(attempts):
         port = free_port()
-        options = (
-            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
         try:
             _run(
-                [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options, "start"],
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    _options(port, folder),
+                    "start",
+                ],
                 as_user=as_user,
                 log=log,
             )
