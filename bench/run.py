@@ -24,6 +24,8 @@
    same store and against the index page of 1,000 shows; storing a listing in which
    every description changed, for 4,000, 16,000 and 32,000 stored episodes, against
    the first insert of the same episodes.
+6. Web nodes (issue 17, bench/nodes.py): cached feeds and 304s per second from 1 and
+   2 gunicorn nodes on one PostgreSQL store (skipped without PostgreSQL's binaries).
 """
 
 from __future__ import annotations
@@ -602,7 +604,7 @@ def bench_updates(work: Path, sizes: list[int], repeats: int) -> None:
                met=ratio <= 1.2 * factor))  # fmt: skip
 
 
-STEPS = ("refresh", "serving", "scale", "growth", "index", "updates")
+STEPS = ("refresh", "serving", "scale", "growth", "index", "updates", "nodes")
 
 
 def main() -> None:
@@ -613,6 +615,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     quick = args.quick
+    from nodes import bench_nodes  # here: nodes.py imports this module's helpers
+
     print(f"# feedtool benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}")  # fmt: skip
@@ -630,6 +634,7 @@ def main() -> None:
             ("growth", lambda w: bench_growth(w, [10, 20, 40] if quick else [100, 1000, 10000], 1 if quick else 3)),
             ("index", lambda w: bench_index(w, 30 if quick else 10_000, 200 if quick else 50_000, repeats)),
             ("updates", lambda w: bench_updates(w, [40, 160, 320] if quick else [4_000, 16_000, 32_000], repeats)),
+            ("nodes", lambda w: bench_nodes(w, 50 if quick else 1000, 1 if quick else 5, repeats, report)),
         ]
         for name, step in steps:
             if args.only and name not in args.only:
