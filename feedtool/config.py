@@ -184,7 +184,7 @@ class Config:
     store: Path | str
     shows: Mapping[str, ShowConfig]
     feeds: Mapping[str, FeedConfig]
-    digest: str = ""  # of the file's text: rendered feeds depend on it
+    digest: str = ""  # of what the file and its references give, the store aside: rendered feeds depend on it
     base_url: str | None = None
     fetch: FetchConfig = field(default_factory=FetchConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -254,8 +254,12 @@ def parse(text: str, path: Path) -> Config:
     if problems or config is None:
         # A message may quote a value that came from a secret (a bad URL with a token).
         raise ConfigError(str(path), [redact.mask_known(p) for p in problems] or ["empty config"])
-    # What the environment and files gave is part of the config: feeds rendered from it change with it.
-    digest = hashlib.sha256(text.encode() + json.dumps(data, sort_keys=True, default=str).encode())
+    # What the environment and files gave is part of the config: feeds rendered from it
+    # change with it. Where the store is is not: feeds name it by its identity (issue
+    # 17: web nodes reaching one database by different URLs give the same ETags), and
+    # nor are comments and layout.
+    served = {k: v for k, v in data.items() if k not in ("store", "store_file")} if isinstance(data, dict) else data
+    digest = hashlib.sha256(json.dumps(served, sort_keys=True, default=str).encode())
     return replace(config, digest=digest.hexdigest()[:16], secrets=secrets)
 
 

@@ -71,7 +71,8 @@ def etag(publisher: Publisher, kind: str, req: Request) -> str:
     config, the query (without the key) and whose page it is."""
     version, _ = publisher.store.version(req.show_id)
     query = urlencode([(k, v) for k, v in req.pairs if k != "key"])
-    parts = (kind, __version__, publisher.config.digest, req.show_id, str(version), req.base_url, req.root, query)
+    config, store = publisher.config.digest, publisher.store.identity()
+    parts = (kind, __version__, config, store, req.show_id, str(version), req.base_url, req.root, query)
     digest = hashlib.sha256("\0".join((*parts, req.listener or "")).encode()).hexdigest()
     return f'"{digest[:32]}"'
 

@@ -40,6 +40,8 @@ class FeedStore(Protocol):
     def version(self, show_id: str) -> tuple[int, datetime | None]: ...
     def show(self, show_id: str) -> Show | None: ...
     def commits(self) -> int: ...
+    def identity(self) -> str: ...
+    def config_time(self, digest: str, fallback: datetime) -> datetime: ...
     def count(self, show_id: str) -> int: ...
     def tag_counts(self, show_id: str) -> dict[str, int]: ...
     def source_states(self, show_id: str | None = None) -> list[SourceState]: ...
@@ -123,10 +125,19 @@ class Publisher:
         self.config = config
         self.store = store
         self.cache = cache if cache is not None else RenderCache()
-        try:
-            self._config_time = datetime.fromtimestamp(int(config.path.stat().st_mtime), UTC)
-        except OSError:
-            self._config_time = datetime(1970, 1, 1, tzinfo=UTC)
+        self._config_time_known: datetime | None = None
+
+    @property
+    def _config_time(self) -> datetime:
+        """The config's Last-Modified: its file's modification time, as the store
+        has it for this config (the first web node's, on PostgreSQL); read once."""
+        if self._config_time_known is None:
+            try:
+                mtime = datetime.fromtimestamp(int(self.config.path.stat().st_mtime), UTC)
+            except OSError:
+                mtime = datetime(1970, 1, 1, tzinfo=UTC)
+            self._config_time_known = self.store.config_time(self.config.digest, mtime)
+        return self._config_time_known
 
     def feed_config(self, name: str) -> FeedConfig:
         feed = self.config.feed(name)
@@ -138,7 +149,8 @@ class Publisher:
         """ETag and Last-Modified of a feed, from one cheap query."""
         feed = self.feed_config(name)
         version, changed = self.store.version(feed.show)
-        key = "\0".join((__version__, self.config.digest, name, fmt, flt.query_string, self_url, str(version)))
+        parts = (__version__, self.config.digest, self.store.identity(), name, fmt, flt.query_string, self_url)
+        key = "\0".join((*parts, str(version)))
         etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
         last_modified = max(changed or self._config_time, self._config_time)
         return Validators(etag, last_modified)
@@ -266,6 +278,7 @@ class Publisher:
             "index",
             __version__,
             self.config.digest,
+            self.store.identity(),
             base_url,
             str(self.store.commits()),
             str(static),

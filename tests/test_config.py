@@ -671,3 +671,14 @@ def test_a_postgresql_store_url_is_kept_as_written_and_its_password_is_a_secret(
     assert "pw-in-the-url" in config.secrets
     sqlite = load(write_config("store: data/feeds.sqlite\nshows: {}\n"))
     assert sqlite.store == sqlite.path.parent / "data" / "feeds.sqlite"
+
+
+def test_the_digest_follows_what_is_served_not_the_stores_location_or_comments(
+    write_config: Callable[[str], Path],
+) -> None:
+    base = (
+        "store: {store}\n# {comment}\nshows:\n  s:\n    title: {title}\n    sources: [{{rss: https://x.example/f}}]\n"
+    )
+    first = load(write_config(base.format(store="a.sqlite", comment="one", title="A"))).digest
+    assert load(write_config(base.format(store="postgresql://u@db/x", comment="two", title="A"))).digest == first
+    assert load(write_config(base.format(store="a.sqlite", comment="one", title="B"))).digest != first

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from feedtool.config import Config, ShowConfig, load
+from feedtool.filters import Filter
 from feedtool.model import Episode, Listing, ShowInfo
 from feedtool.publish import Publisher, RenderCache
 from feedtool.refresh import store_listing
@@ -134,3 +137,68 @@ def test_a_private_feeds_home_link_carries_the_key_of_its_self_link(tmp_path: Pa
         assert publisher.home_url("http://h/feeds/x.rss?tag=a&key=K%26", private=True) == "http://h/?key=K%26"
         assert publisher.home_url("http://h/feeds/x.rss?tag=a&key=K", private=False) == "http://h/"
         assert publisher.home_url("http://h/feeds/x.rss", private=True) == "http://h/"
+
+
+def _copy_config(config: Config, folder: Path, mtime: int, store: str | None = None) -> Config:
+    """The same config file in another folder (another machine's copy), with its own mtime."""
+    folder.mkdir()
+    text = config.path.read_text()
+    if store is not None:
+        text = text.replace(f"store: '{config.store}'", f"store: '{store}'")
+    path = folder / "config.yaml"
+    path.write_text(text)
+    os.utime(path, (mtime, mtime))
+    return load(path)
+
+
+def _served(config: Config, name: str = "show-0") -> tuple[str, object, bytes, bytes]:
+    with open_store(config.store, read_only=True) as store:
+        publisher = Publisher(config, store, RenderCache())
+        validators = publisher.validators(name, "rss", Filter(), "https://f.example/feeds/show-0.rss")
+        feed = publisher.feed(name, "rss", Filter(), "https://f.example/feeds/show-0.rss").body
+        return validators.etag, validators.last_modified, feed, publisher.opml("https://f.example")
+
+
+def test_nodes_with_copies_of_one_config_give_the_same_validators_and_bytes(tmp_path: Path, postgres_url: str) -> None:
+    """Regression (issue 17): Last-Modified (and so lastBuildDate and the OPML's date)
+    was each machine's own config file time: two web nodes with copies of one config,
+    written a minute apart, gave one ETag for two different bodies."""
+    (tmp_path / "site").mkdir()
+    config = site(tmp_path / "site", 1, episodes=3, store=postgres_url)
+    # The episodes' times are older than both copies: the config's time decides Last-Modified.
+    first = _served(_copy_config(config, tmp_path / "node-1", 2_000_000_000))
+    second = _served(_copy_config(config, tmp_path / "node-2", 2_000_000_060))
+    assert first == second
+    assert first[1] == datetime.fromtimestamp(2_000_000_000, UTC)  # the first node to serve it recorded it
+    # An edited config is a new config: its own time, recorded by the first node that serves it.
+    edited = _copy_config(config, tmp_path / "node-3", 2_000_000_120)
+    edited.path.write_text(edited.path.read_text() + "base_url: https://f.example\n")
+    os.utime(edited.path, (2_000_000_120, 2_000_000_120))
+    assert _served(load(edited.path))[1] == datetime.fromtimestamp(2_000_000_120, UTC)
+
+
+def test_a_sqlite_store_is_served_with_its_config_files_own_time(tmp_path: Path) -> None:
+    config = site(tmp_path, 1, episodes=3)
+    os.utime(config.path, (2_000_000_000, 2_000_000_000))
+    assert _served(load(config.path))[1] == datetime.fromtimestamp(2_000_000_000, UTC)
+    os.utime(config.path, (2_000_000_060, 2_000_000_060))
+    assert _served(load(config.path))[1] == datetime.fromtimestamp(2_000_000_060, UTC)
+
+
+def test_the_etag_names_the_store_by_its_identity_not_its_location(tmp_path: Path, postgres_url: str) -> None:
+    """Nodes reaching one database by two URLs agree; another store whose show has the
+    same version does not keep the first one's ETag (regression: it did, and the
+    render cache, keyed by ETag, served the first store's bytes)."""
+    (tmp_path / "a").mkdir()
+    config = site(tmp_path / "a", 1, episodes=3, store=postgres_url)
+    other_url = postgres_url.replace("127.0.0.1", "localhost")
+    assert other_url != postgres_url
+    same = _copy_config(config, tmp_path / "b", int(config.path.stat().st_mtime), store=other_url)
+    assert _served(same)[0] == _served(config)[0]
+    (tmp_path / "c").mkdir()
+    sqlite_a = site(tmp_path / "c", 1, episodes=3, store="one.sqlite")
+    (tmp_path / "d").mkdir()
+    sqlite_b = site(tmp_path / "d", 1, episodes=3, store="one.sqlite")
+    os.utime(sqlite_b.path, (int(sqlite_a.path.stat().st_mtime),) * 2)
+    assert load(sqlite_a.path).digest == load(sqlite_b.path).digest
+    assert _served(load(sqlite_a.path))[0] != _served(load(sqlite_b.path))[0]

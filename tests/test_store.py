@@ -617,12 +617,14 @@ def test_schema_4_rewrites_no_row_and_the_next_refresh_adds_extensions(tmp_path:
     db = sqlite3.connect(config.store)
     # As schema 3 wrote the show: no extensions.
     db.execute("UPDATE shows SET info = json_remove(info, '$.extensions')")
+    db.execute("DROP TABLE configs")  # and what schema 5 added
+    db.execute("DROP TABLE identity")
     db.execute("PRAGMA user_version = 3")
     db.commit()
     rows = db.execute("SELECT id, data, ranks FROM episodes ORDER BY id").fetchall()
     db.close()
     with Store(config.store) as store:
-        assert store.schema_version() == 4
+        assert store.schema_version() == len(MIGRATIONS)
         assert store.db.execute("SELECT id, data, ranks FROM episodes ORDER BY id").fetchall() == rows
         assert store.show("quiet-lab").info.extensions == ()  # type: ignore[union-attr]
         assert {(s.kind, s.content_hash) for s in store.source_states("quiet-lab")} >= {("rss", None)}
@@ -687,3 +689,19 @@ def test_one_refresh_at_a_time_holds_the_postgresql_lock(postgres_url: str) -> N
         pass
     with refresh_lock(postgres_url):  # released with its block
         pass
+
+
+def test_a_store_keeps_its_identity_and_records_a_configs_time_once(backend_url: str) -> None:
+    with open_store(backend_url) as store:
+        identity, commits = store.identity(), store.commits()
+        first = store.config_time("digest-a", datetime(2030, 1, 1, tzinfo=UTC))
+        later = store.config_time("digest-a", datetime(2030, 1, 2, tzinfo=UTC))
+        other = store.config_time("digest-b", datetime(2030, 1, 3, tzinfo=UTC))
+        assert store.commits() == commits  # recording a config's time changes no feed
+    with open_store(backend_url, read_only=True) as reader:
+        assert reader.identity() == identity
+    assert len(identity) == 32
+    assert first == datetime(2030, 1, 1, tzinfo=UTC)
+    assert other == datetime(2030, 1, 3, tzinfo=UTC)
+    # PostgreSQL (many web nodes): the first node's time for this config; SQLite (one machine): the file's.
+    assert later == (first if backend_url.startswith("postgresql://") else datetime(2030, 1, 2, tzinfo=UTC))

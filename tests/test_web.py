@@ -546,7 +546,10 @@ def test_an_older_store_is_a_503_until_refresh_upgrades_it(site: Path, client: F
     import sqlite3
 
     db = sqlite3.connect(load(site).store)
-    db.executescript("DROP INDEX episode_tags_by_episode; DROP TABLE commits; PRAGMA user_version = 1;")  # schema 1
+    db.executescript(  # schema 1
+        "DROP INDEX episode_tags_by_episode; DROP TABLE commits; DROP TABLE configs; DROP TABLE identity;"
+        " PRAGMA user_version = 1;"
+    )
     db.close()
     response = client.get("/feeds/quiet-lab.rss")
     assert response.status_code == 503

@@ -443,6 +443,17 @@ class Store:
         return int(self.db.execute("SELECT n FROM commits").fetchone()[0])
 
     @_guarded("read")
+    def identity(self) -> str:
+        """The store's own random id, made with it: the same whatever URL or path reaches it."""
+        return str(self.db.execute("SELECT value FROM identity").fetchone()[0])
+
+    def config_time(self, digest: str, fallback: datetime) -> datetime:
+        """The time every server of this store gives as the config's (its digest's)
+        last change: for a SQLite store, served from one machine, ``fallback`` (the
+        config file's modification time, the same for every process there)."""
+        return fallback
+
+    @_guarded("read")
     def data_version(self) -> int:
         """A number that changes when another connection commits: the server's one
         check per request that what it remembers still holds (issue 16)."""

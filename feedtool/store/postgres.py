@@ -23,6 +23,7 @@ import hashlib
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -129,9 +130,16 @@ def _pg_v4(db: _Connection) -> None:
     )
 
 
-#: (version reached, migration) in order; a released one is never edited. Schema 5
-#: will add a function here and one to ``schema.MIGRATIONS``.
-MIGRATIONS: tuple[tuple[int, Callable[[_Connection], None]], ...] = ((4, _pg_v4),)
+def _pg_v5(db: _Connection) -> None:
+    """Schema 5 (``schema._v5_configs``): the store's identity, when each config was first served."""
+    db.execute('CREATE TABLE configs (digest TEXT COLLATE "C" PRIMARY KEY, first_served BIGINT NOT NULL)')
+    db.execute("CREATE TABLE identity (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)")
+    db.execute("INSERT INTO identity (id, value) VALUES (1, ?)", (uuid.uuid4().hex,))
+
+
+#: (version reached, migration) in order; a released one is never edited. A new
+#: schema version adds a function here and one to ``schema.MIGRATIONS``.
+MIGRATIONS: tuple[tuple[int, Callable[[_Connection], None]], ...] = ((4, _pg_v4), (5, _pg_v5))
 assert MIGRATIONS[-1][0] == VERSION, "each schema version needs its PostgreSQL migration"
 
 #: SQLSTATE of a statement cancelled (by statement_timeout, or by an operator).
@@ -395,6 +403,28 @@ class PostgresStore(Store):
     def data_version(self) -> int:
         """A number that changes when any connection commits: the commit count."""
         return self.commits()
+
+    def config_time(self, digest: str, fallback: datetime) -> datetime:
+        """The time of the config with this digest as the first server to serve it
+        recorded it (``fallback``, its file's modification time there): the same on
+        every node, whose copies of the file have their own times. On a database that
+        refuses the write (a read-only replica), what is recorded, else ``fallback``."""
+        import psycopg
+
+        try:
+            try:
+                # Not counted as a commit: no feed's content changes with it.
+                with self._conn.transaction():
+                    self.db.execute(
+                        "INSERT INTO configs (digest, first_served) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                        (digest, int(fallback.timestamp())),
+                    )
+            except (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.InsufficientPrivilege) as exc:
+                log.debug("store %s: config time not recorded: %s", self.location, exc)
+            row = self.db.execute("SELECT first_served FROM configs WHERE digest = ?", (digest,)).fetchone()
+        except self._faults as exc:
+            raise StoreError(f"cannot read the store {self.location}: {_message(exc)}") from exc
+        return fallback if row is None else datetime.fromtimestamp(int(row[0]), UTC)
 
     def episodes(
         self,

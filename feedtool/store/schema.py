@@ -9,6 +9,7 @@ function at the end.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable
 
 import orjson
@@ -142,11 +143,32 @@ def _v4_extensions(db: sqlite3.Connection) -> None:
     db.execute("UPDATE sources SET etag = NULL, last_modified = NULL, content_hash = NULL WHERE kind = 'rss'")
 
 
+def _v5_configs(db: sqlite3.Connection) -> None:
+    """5: the store's own random identity, and when each config (by its digest) was
+    first served (issue 17).
+
+    Feed ETags name the store by its identity, not by the URL a config reaches it
+    at: nodes that reach one database by different URLs (through a pooler, or not)
+    agree, and a store replaced by another whose shows have the same versions does
+    not keep the old one's ETags.
+
+    Web nodes on several machines read one PostgreSQL store, and a config file copied
+    to each has a different modification time there: the first node to serve a config
+    records its time, and every node's Last-Modified uses that one. A SQLite store is
+    served from one machine, where the file's time is the same for every process; it
+    has the table so that both backends keep one schema.
+    """
+    db.execute("CREATE TABLE configs (digest TEXT PRIMARY KEY, first_served INTEGER NOT NULL)")
+    db.execute("CREATE TABLE identity (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)")
+    db.execute("INSERT INTO identity (id, value) VALUES (1, ?)", (uuid.uuid4().hex,))
+
+
 #: MIGRATIONS[n] upgrades a store of schema version n to n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_tables,
     _v2_tag_index_and_commits,
     _v3_kind_provenance_and_keyed_codec,
     _v4_extensions,
+    _v5_configs,
 )
 VERSION = len(MIGRATIONS)

@@ -39,6 +39,7 @@ class ServingStore:
         self._data_version = 0
         self._versions: dict[str, tuple[int, datetime | None]] = {}
         self._commits: int | None = None
+        self._identity: str | None = None
 
     def check(self) -> ServingStore:
         """Before each request's reads: open the store if it is not open or its file
@@ -68,6 +69,7 @@ class ServingStore:
         store, self._store = self._store, None
         self._versions.clear()
         self._commits = None
+        self._identity = None
         if store is not None:
             store.close()
 
@@ -92,7 +94,16 @@ class ServingStore:
             self._commits = self.store.commits()
         return self._commits
 
+    def identity(self) -> str:
+        """The store's identity, as Store.identity."""
+        if self._identity is None:
+            self._identity = self.store.identity()
+        return self._identity
+
     # --- read each time -----------------------------------------------------------
+
+    def config_time(self, digest: str, fallback: datetime) -> datetime:
+        return self.store.config_time(digest, fallback)
 
     def show(self, show_id: str) -> Show | None:
         return self.store.show(show_id)
