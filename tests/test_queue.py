@@ -5,6 +5,7 @@ requests each host has in flight."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,35 +21,43 @@ from click.testing import CliRunner
 from feedtool.cli import main
 from feedtool.queue import QUEUE, host_key, source_key
 from feedtool.store import open_store
+from feedtool.testing import servers
 from feedtool.testing.feeds import podcast
-from feedtool.testing.servers import RSS, Reply, Request, Upstream, wait_until
-
-#: Two names of the loopback upstream: two hosts to the fetcher and its locks.
-HOSTS = ("127.0.0.1", "localhost")
+from feedtool.testing.servers import RSS, Reply, Request, Upstream, loopback_hosts, wait_until
 
 
 class InFlight:
-    """Counts the requests in flight per Host header, and the most ever seen at once."""
+    """Serves one body per round and path; counts the requests in flight per Host
+    header, the most ever seen at once per host and over all hosts."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold: float = 0.05) -> None:
         self._lock = threading.Lock()
+        self._hold = hold
+        self.round = 0
         self.now: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
+        self.overall_peak = 0
+        self.served: Counter[str] = Counter()
 
-    def serve(self, body: bytes, hold: float = 0.02) -> Callable[[Request], Reply]:
+    def next_round(self) -> None:
+        self.round += 1
+
+    def route(self, upstream: Upstream, path: str, bodies: list[bytes]) -> None:
         def responder(request: Request) -> Reply:
             host = request.headers.get("Host", "")
             with self._lock:
                 self.now[host] += 1
                 self.peak[host] = max(self.peak[host], self.now[host])
+                self.overall_peak = max(self.overall_peak, sum(self.now.values()))
             try:
-                time.sleep(hold)  # a window in which a second request to this host would be seen
-                return Reply(body, 200, {"Content-Type": RSS})
+                time.sleep(self._hold)  # a window in which a second request to this host would be seen
+                return Reply(bodies[self.round - 1], 200, {"Content-Type": RSS})
             finally:
                 with self._lock:
                     self.now[host] -= 1
+                    self.served[request.path] += 1
 
-        return responder
+        upstream.route(path, responder)
 
 
 def _config(write_config: Callable[[str], Path], url: str, sources: dict[str, str]) -> Path:
@@ -121,35 +130,61 @@ def test_a_source_is_queued_at_most_once(
     assert _pending(postgres_url) == 3
 
 
+#: The many-host upstream's addresses (all loopback): each is a host to the fetcher and its locks.
+HOSTS = loopback_hosts(8)
+#: The sources of the drain test: one show each, spread over HOSTS.
+SOURCES = 200
+
+
+@pytest.fixture
+def many_hosts() -> Iterator[Upstream]:
+    """The loopback upstream on every address of HOSTS."""
+    with servers.upstream(HOSTS) as server:
+        yield server
+
+
 @pytest.mark.queue
-def test_three_burst_workers_drain_the_queue_one_request_per_host_at_a_time(
+def test_three_burst_workers_drain_two_rounds_of_200_sources_one_request_per_host_at_a_time(
     postgres_url: str,
     write_config: Callable[[str], Path],
     runner: CliRunner,
-    upstream: Upstream,
+    many_hosts: Upstream,
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
     flight = InFlight()
     sources = {}
-    for n in range(40):
-        upstream.route(f"/feed/{n}", flight.serve(podcast(3, show=f"Show {n}", seed=n, notes=100)))
-        sources[f"show-{n}"] = f"http://{HOSTS[n % 2]}:{upstream.port}/feed/{n}"
+    for n in range(SOURCES):
+        flight.route(many_hosts, f"/feed/{n}", [podcast(r, show=f"Show {n}", seed=n, notes=100) for r in (3, 4)])
+        # Runs of 4 sources per host in queue order: the 6 jobs running at once mostly
+        # share a host or two, which only the per-host lock keeps apart.
+        sources[f"show-{n}"] = many_hosts.url(f"/feed/{n}", HOSTS[n // 4 % len(HOSTS)])
     config = _config(write_config, postgres_url, sources)
-    queued = runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"])
-    assert queued.exit_code == 0, queued.output
-    for n in range(3):
-        workers.append(_worker(config, tmp_path / f"worker{n}.log", "--burst", "--concurrency", "2"))
-    for n, process in enumerate(workers):
-        assert process.wait(timeout=120) == 0, (tmp_path / f"worker{n}.log").read_text()
-    logs = [(tmp_path / f"worker{n}.log").read_text() for n in range(3)]
-    # Every source once, and not all on one worker.
-    assert sorted(r.path for r in upstream.requests()) == sorted(f"/feed/{n}" for n in range(40))
-    assert sum(bool(text.count(": new (")) for text in logs) >= 2, logs
-    assert dict(flight.peak) == {f"{host}:{upstream.port}": 1 for host in HOSTS}
-    assert _pending(postgres_url) == 0
-    with open_store(postgres_url, read_only=True) as store:
-        assert {show: store.count(show) for show in sources} == dict.fromkeys(sources, 3)
+    for round_ in (1, 2):
+        flight.next_round()
+        queued = runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"])
+        assert queued.exit_code == 0, queued.output
+        assert f"{SOURCES} sources queued; 0 already queued" in queued.output
+        logs = [tmp_path / f"round{round_}-worker{n}.log" for n in range(3)]
+        started = [_worker(config, log, "--burst", "--concurrency", "2") for log in logs]
+        workers.extend(started)
+        for process, log in zip(started, logs, strict=True):
+            assert process.wait(timeout=300) == 0, log.read_text()
+        # Every source exactly once in this round, and not all on one worker.
+        assert Counter(r.path for r in many_hosts.requests()) == {f"/feed/{n}": round_ for n in range(SOURCES)}
+        assert flight.served == {f"/feed/{n}": round_ for n in range(SOURCES)}
+        texts = [log.read_text() for log in logs]
+        # The result lines the workers print (timestamped), not the log's copies.
+        done = [re.findall(r"^\d{4}-\S+ show-\d+ rss \S+: (\w+)", text, re.MULTILINE) for text in texts]
+        assert Counter(word for lines in done for word in lines) == {"new": SOURCES}
+        assert sum(bool(lines) for lines in done) >= 2, texts
+        # One request at a time per host, while the workers did overlap across hosts.
+        assert set(flight.peak) == {f"{host}:{many_hosts.port}" for host in HOSTS}
+        assert max(flight.peak.values()) == 1, flight.peak
+        assert flight.overall_peak >= 2
+        assert _pending(postgres_url) == 0
+        with open_store(postgres_url, read_only=True) as store:
+            assert {show: store.count(show) for show in sources} == dict.fromkeys(sources, 2 + round_)
 
 
 @pytest.mark.queue
@@ -162,7 +197,7 @@ def test_the_job_of_a_killed_worker_completes_on_another(
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
     release = threading.Event()
-    body = podcast(4, show="Blocked", notes=100)
+    body = podcast(4, show="Blocked", seed=7, notes=100)
 
     def block_first(request: Request) -> Reply:
         if upstream.count("/block") == 1:
@@ -170,21 +205,40 @@ def test_the_job_of_a_killed_worker_completes_on_another(
         return Reply(body, 200, {"Content-Type": RSS})
 
     upstream.route("/block", block_first)
-    config = _config(write_config, postgres_url, {"blocked": upstream.url("/block")})
+    # Another host: the blocked request holds 127.0.0.1's lock until its worker dies.
+    upstream.serve("/other", podcast(2, show="Other", seed=8, notes=100))
+    config = _config(
+        write_config, postgres_url, {"blocked": upstream.url("/block"), "other": upstream.url("/other", "localhost")}
+    )
     assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
     doomed = _worker(config, tmp_path / "doomed.log", "--stalled-after", "2")
     workers.append(doomed)
     wait_until(lambda: upstream.count("/block") == 1, "the first worker's request", timeout=120)
-    os.kill(doomed.pid, signal.SIGKILL)
-    assert doomed.wait(timeout=30) == -signal.SIGKILL
-    release.set()
-    with open_store(postgres_url, read_only=True) as store:
-        assert store.count("blocked") == 0  # the dead worker stored nothing
+    # The heir runs beside the doomed worker: it takes the other job, then waits
+    # for the blocked one, which a live worker holds, until that worker is dead.
     heir = _worker(config, tmp_path / "heir.log", "--burst", "--stalled-after", "2")
     workers.append(heir)
+    wait_until(lambda: upstream.count("/other") == 1, "the heir's first job", timeout=120)
+    os.kill(doomed.pid, signal.SIGKILL)
+    assert doomed.wait(timeout=30) == -signal.SIGKILL
+    with open_store(postgres_url, read_only=True) as store:
+        assert store.count("blocked") == 0  # the dead worker stored nothing
+        assert store.version("blocked") == (0, None)  # nothing of its show either
+        assert [s.show_id for s in store.source_states()] == ["other"]
+    release.set()
     assert heir.wait(timeout=120) == 0, (tmp_path / "heir.log").read_text()
-    assert "blocked rss" in (tmp_path / "heir.log").read_text()
+    heir_log = (tmp_path / "heir.log").read_text()
+    assert "was running on a worker that stopped; queued again" in heir_log
+    assert re.search(r"^\S+ blocked rss \S+: new \(4 new", heir_log, re.MULTILINE), heir_log
     assert upstream.count("/block") == 2
     assert _pending(postgres_url) == 0
     with open_store(postgres_url, read_only=True) as store:
-        assert store.count("blocked") == 4
+        # The source's episodes exactly once each, whole, and its state written once.
+        stored = store.episodes("blocked")
+        assert sorted(e.data.guid for e in stored) == sorted(f"bench-7-{n}" for n in range(1, 5))
+        assert all(e.data.title and e.data.enclosure and e.data.published for e in stored)
+        show = store.show("blocked")
+        assert show is not None
+        assert (show.info.title, show.version) == ("Blocked", 1)
+        states = store.source_states("blocked")
+        assert [(s.status, s.episode_count, s.error) for s in states] == [("ok", 4, None)]
