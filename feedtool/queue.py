@@ -53,6 +53,11 @@ QUEUE = "feedtool-refresh"
 TASK = "feedtool.refresh_source"
 #: A worker without a heartbeat for this long is taken for dead, and its jobs retried.
 STALLED_AFTER = 30.0
+#: How often every worker sends its heartbeat: the same for all, whatever their
+#: stalled_after, since each judges the others' heartbeats by its own stalled_after.
+HEARTBEAT = 1.0
+#: How long a worker waits for a connection of procrastinate's pool before its round fails.
+POOL_TIMEOUT = 10.0
 #: The advisory lock that makes concurrent workers install procrastinate's schema once.
 _SCHEMA_LOCK = int.from_bytes(hashlib.blake2b(b"feedtool-queue-schema", digest_size=8).digest(), "big", signed=True)
 
@@ -164,7 +169,8 @@ def jobs(config: Config, show_ids: Sequence[str] = ()) -> list[Job]:
 def _app(url: str) -> procrastinate.App:
     import procrastinate
 
-    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    # A database that is gone fails a worker's round after POOL_TIMEOUT, not psycopg_pool's 30 s.
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url, timeout=POOL_TIMEOUT))
 
 
 def _ensure_schema(url: str) -> None:
@@ -254,6 +260,8 @@ def work(
     on_result: Callable[[SourceResult], None] | None = None,
 ) -> None:
     """Run a worker: until stopped by a signal, or with ``burst`` until no job waits or runs."""
+    if stalled_after < 3 * HEARTBEAT:
+        raise QueueError(f"stalled_after must be at least {3 * HEARTBEAT:g} s: three heartbeats, not {stalled_after:g}")
     url = require_postgresql(config)
     _ensure_schema(url)
     limiter = DatabaseHostLimiter(url, size=concurrency + 2)
@@ -266,13 +274,12 @@ def work(
         if result is not None and on_result is not None:
             on_result(result)
 
-    heartbeat = max(stalled_after / 3, 0.2)
     options: dict[str, Any] = {
         "queues": [QUEUE],
         "concurrency": concurrency,
-        "update_heartbeat_interval": heartbeat,
+        "update_heartbeat_interval": HEARTBEAT,
         "stalled_worker_timeout": stalled_after,
-        "fetch_job_polling_interval": min(heartbeat, 1.0),
+        "fetch_job_polling_interval": 1.0,
         "delete_jobs": "successful",
     }
     try:
@@ -282,25 +289,97 @@ def work(
         limiter.close()
 
 
+#: A worker gives up (QueueError, exit 1) after this many failed rounds in a row.
+FAILED_ROUNDS = 3
+
+
+class _SideTaskFailures(logging.Handler):
+    """What stopped a procrastinate worker: a side task (listener, heartbeat) that
+    failed makes it stop as if asked to, and only logs why."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.errors: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # The monitor logs a side task's failure as it happens; the shutdown, a failure
+        # the monitor had no time to see, as "<task>_error".
+        action = str(getattr(record, "action", ""))
+        side = action == "side_task_failed" or action.removesuffix("_error") in _SIDE_TASKS
+        if side and record.exc_info and record.exc_info[1]:
+            self.errors.append(record.exc_info[1])
+
+
+#: procrastinate's worker side tasks (procrastinate/worker.py, _start_side_tasks).
+_SIDE_TASKS = frozenset({"update_heartbeats", "deferrer", "poll_jobs_to_abort", "listener"})
+
+
 async def _work(app: procrastinate.App, options: dict[str, Any], burst: bool, stalled_after: float) -> None:
-    async with app.open_async():
-        await _retry_stalled(app, stalled_after)
-        if not burst:
-            sweeper = asyncio.create_task(_sweep(app, stalled_after))
-            try:
-                await app.run_worker_async(**options)
-            finally:
-                sweeper.cancel()
-            return
-        # procrastinate's wait=False stops at the first empty fetch, with jobs still
-        # waiting for a show's lock, a retry's time or a dead worker's retry: round again
-        # until none waits and none runs.
-        while True:
-            await app.run_worker_async(**options, wait=False, install_signal_handlers=False)
-            if not await _pending(app):
-                return
-            await asyncio.sleep(min(stalled_after / 3, 0.5))
-            await _retry_stalled(app, stalled_after)
+    """Run worker rounds: one until stopped, or with ``burst`` until no job waits or runs.
+
+    A round that fails (the database refuses, a side task of procrastinate's failed)
+    is run again after a pause; after FAILED_ROUNDS failures in a row the worker
+    stops with QueueError, so that a burst run ends and a service manager restarts
+    a long-running one, instead of both looping on a database that is gone.
+    """
+    import procrastinate.exceptions
+    import psycopg
+    import psycopg_pool
+
+    failures = _SideTaskFailures()
+    watched = logging.getLogger("procrastinate")
+    watched.addHandler(failures)
+    failed = 0
+    try:
+        async with app.open_async():
+            while True:
+                failures.errors.clear()
+                try:
+                    await _retry_stalled(app, stalled_after)
+                    stop = await _round(app, options, burst, stalled_after)
+                except (procrastinate.exceptions.ConnectorException, psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                    error: BaseException | None = exc
+                else:
+                    error = failures.errors[0] if failures.errors else None
+                    if error is None and stop:
+                        return
+                if error is None:
+                    failed = 0
+                else:
+                    failed += 1
+                    if failed >= FAILED_ROUNDS:
+                        raise QueueError(
+                            f"the worker stopped after {failed} failed rounds in a row; the last: {_reason(error)}"
+                        ) from error
+                    log.warning("worker round failed (%d of %d): %s", failed, FAILED_ROUNDS, _reason(error))
+                # procrastinate's wait=False stops at the first empty fetch, with jobs still
+                # waiting for a show's lock or a dead worker's retry: round again.
+                await asyncio.sleep(0.5 * 2**failed)
+    except procrastinate.exceptions.ConnectorException as exc:  # opening or closing the app's pool
+        raise QueueError(f"the queue's database failed: {_reason(exc)}") from exc
+    finally:
+        watched.removeHandler(failures)
+
+
+async def _round(app: procrastinate.App, options: dict[str, Any], burst: bool, stalled_after: float) -> bool:
+    """One run of procrastinate's worker; True when the worker is done (stopped, or no job left)."""
+    if burst:
+        await app.run_worker_async(**options, wait=False, install_signal_handlers=False)
+        return not await _pending(app)
+    sweeper = asyncio.create_task(_sweep(app, stalled_after))
+    try:
+        await app.run_worker_async(**options)
+    finally:
+        sweeper.cancel()
+    return True  # stopped by a signal, unless a side task failed (the caller checks)
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's own words for a failure: procrastinate's ConnectorException says only "Database error"."""
+    while exc.__cause__ is not None and type(exc).__module__.startswith("procrastinate"):
+        exc = exc.__cause__
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 async def _sweep(app: procrastinate.App, stalled_after: float) -> None:

@@ -211,12 +211,12 @@ def test_the_job_of_a_killed_worker_completes_on_another(
         write_config, postgres_url, {"blocked": upstream.url("/block"), "other": upstream.url("/other", "localhost")}
     )
     assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
-    doomed = _worker(config, tmp_path / "doomed.log", "--stalled-after", "2")
+    doomed = _worker(config, tmp_path / "doomed.log", "--stalled-after", "3")
     workers.append(doomed)
     wait_until(lambda: upstream.count("/block") == 1, "the first worker's request", timeout=120)
     # The heir runs beside the doomed worker: it takes the other job, then waits
     # for the blocked one, which a live worker holds, until that worker is dead.
-    heir = _worker(config, tmp_path / "heir.log", "--burst", "--stalled-after", "2")
+    heir = _worker(config, tmp_path / "heir.log", "--burst", "--stalled-after", "3")
     workers.append(heir)
     wait_until(lambda: upstream.count("/other") == 1, "the heir's first job", timeout=120)
     os.kill(doomed.pid, signal.SIGKILL)
@@ -242,3 +242,80 @@ def test_the_job_of_a_killed_worker_completes_on_another(
         assert (show.info.title, show.version) == ("Blocked", 1)
         states = store.source_states("blocked")
         assert [(s.status, s.episode_count, s.error) for s in states] == [("ok", 4, None)]
+
+
+def _held(upstream: Upstream, path: str) -> threading.Event:
+    """Serve a feed at path whose first answer waits until the returned event is set."""
+    release = threading.Event()
+    body = podcast(2, show="Held", notes=100)
+
+    def hold_first(request: Request) -> Reply:
+        if upstream.count(path) == 1:
+            release.wait(timeout=300)
+        return Reply(body, 200, {"Content-Type": RSS})
+
+    upstream.route(path, hold_first)
+    return release
+
+
+@pytest.mark.queue
+def test_a_burst_worker_whose_queue_tables_vanish_stops_with_a_clear_message(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    import psycopg
+
+    release = _held(upstream, "/held")
+    config = _config(write_config, postgres_url, {"held": upstream.url("/held")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    log = tmp_path / "burst.log"
+    burst = _worker(config, log, "--burst")
+    workers.append(burst)
+    wait_until(lambda: upstream.count("/held") == 1, "the worker's request", timeout=120)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE procrastinate_jobs, procrastinate_workers CASCADE")
+    release.set()
+    assert burst.wait(timeout=120) == 1, log.read_text()
+    text = log.read_text()
+    last = re.findall(r"^Error: .*", text, re.MULTILINE)
+    assert last == [
+        "Error: the worker stopped after 3 failed rounds in a row; "
+        'the last: UndefinedTable: relation "procrastinate_workers" does not exist'
+    ], text
+    with open_store(postgres_url, read_only=True) as store:
+        assert store.count("held") == 2  # the job itself was stored: only the queue's bookkeeping failed
+
+
+@pytest.mark.queue
+def test_a_worker_with_a_short_stalled_after_leaves_a_live_workers_job_alone(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    # Each worker judges the others' heartbeats by its own --stalled-after: a worker
+    # sending one every 10 s (a third of the default 30) looked dead to one with 3.
+    release = _held(upstream, "/held")
+    config = _config(write_config, postgres_url, {"held": upstream.url("/held")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    holder = _worker(config, tmp_path / "holder.log")
+    workers.append(holder)
+    wait_until(lambda: upstream.count("/held") == 1, "the holder's request", timeout=120)
+    log = tmp_path / "burst.log"
+    burst = _worker(config, log, "--burst", "--stalled-after", "3")
+    workers.append(burst)
+    # Ten rounds of at least half a second each: well past the burst worker's 3 s.
+    wait_until(lambda: log.read_text().count("Stopping worker because wait=False") >= 10, "ten rounds", 120)
+    release.set()
+    assert burst.wait(timeout=120) == 0, log.read_text()
+    assert "queued again" not in log.read_text()
+    assert upstream.count("/held") == 1
+    wait_until(lambda: "held rss" in (tmp_path / "holder.log").read_text(), "the holder's result", 120)
+    with open_store(postgres_url, read_only=True) as store:
+        assert store.count("held") == 2
