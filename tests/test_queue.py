@@ -319,3 +319,115 @@ def test_a_worker_with_a_short_stalled_after_leaves_a_live_workers_job_alone(
     wait_until(lambda: "held rss" in (tmp_path / "holder.log").read_text(), "the holder's result", 120)
     with open_store(postgres_url, read_only=True) as store:
         assert store.count("held") == 2
+
+
+def _shows(upstream: Upstream) -> str:
+    """The acceptance test's shows: merged sources of each kind, tag and strip rules, failures."""
+    data = Path(__file__).parent / "data"
+    for name in ("full", "dates", "durations", "extensions_podcasting20", "podcasting20-items", "boilerplate",
+                 "duplicates", "no_guid"):  # fmt: skip
+        upstream.serve(f"/rss/{name}.xml", (data / "rss" / f"{name}.xml").read_bytes(), etag=True)
+    for name in ("quietlab", "sternwarte_de"):
+        upstream.serve(
+            f"/listing/{name}.txt", (data / "listing" / f"{name}.txt").read_bytes(), content_type="text/plain"
+        )
+    upstream.serve("/merged/short.xml", podcast(30, show="Merged", seed=1, notes=300))
+    upstream.serve("/merged/long.xml", podcast(35, show="Merged, longer", seed=1, notes=500), etag=True)
+    upstream.serve("/down.xml", b"down for maintenance", status=503, content_type="text/plain")
+    local = upstream.url("/", "localhost").rstrip("/")  # a second host for the fetcher's locks
+    return f"""
+shows:
+  merged:
+    sources:
+      - rss: {upstream.url("/merged/short.xml")}
+      - rss: {local}/merged/long.xml
+    tags:
+      open-models: {{match: ['open weights'], fields: [title]}}
+      early: {{match: ['episode [1-9]$'], fields: [title]}}
+  quietlab:
+    sources:
+      - listing: {upstream.url("/listing/quietlab.txt")}
+      - rss: {local}/rss/full.xml
+    tags:
+      hello: {{match: ['hello'], fields: [title, description]}}
+  sternwarte:
+    sources:
+      - listing: {local}/listing/sternwarte_de.txt
+  dates: {{sources: [{{rss: {upstream.url("/rss/dates.xml")}}}]}}
+  durations: {{sources: [{{rss: {local}/rss/durations.xml}}]}}
+  extensions:
+    sources:
+      - rss: {upstream.url("/rss/extensions_podcasting20.xml")}
+      - rss: {upstream.url("/rss/podcasting20-items.xml")}
+  half-down:
+    sources:
+      - rss: {upstream.url("/missing.xml")}
+      - rss: {local}/rss/boilerplate.xml
+      - rss: {upstream.url("/rss/duplicates.xml")}
+    strip: ['^Some extra sponsor line.*$']
+  down: {{sources: [{{rss: {upstream.url("/down.xml")}}}, {{rss: {local}/rss/no_guid.xml}}]}}
+"""
+
+
+def _contents(url: str, shows: list[str]) -> dict[str, object]:
+    """Everything a store holds of the shows but the times of its own clock, through the Store API."""
+    import dataclasses
+
+    found: dict[str, object] = {}
+    with open_store(url, read_only=True) as store:
+        for show_id in shows:
+            show = store.show(show_id)
+            assert show is not None, show_id
+            episodes = store.episodes(show_id)
+            found[show_id] = {
+                "info": show.info,
+                "version": show.version,
+                "count": store.count(show_id),
+                "tag_counts": store.tag_counts(show_id),
+                "order": [e.data.guid for e in episodes],
+                "episodes": {e.data.guid: (e.data, e.tags) for e in episodes},
+                "sources": [
+                    dataclasses.replace(state, last_attempt=None, last_success=None)
+                    for state in sorted(store.source_states(show_id), key=lambda s: (s.kind, s.location))
+                ],
+            }
+    return found
+
+
+@pytest.mark.queue
+def test_acceptance_three_burst_workers_store_what_a_sqlite_refresh_stores(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    shows_yaml = _shows(upstream)
+    sqlite = tmp_path / "local.sqlite"
+    local = write_config(f"store: {sqlite}\n{shows_yaml}")
+    refreshed = runner.invoke(main, ["--config", str(local), "refresh"])
+    assert refreshed.exit_code == 1, refreshed.output  # the failing sources
+    assert "2 failed" in refreshed.output
+    config = tmp_path / "queued.yaml"
+    config.write_text(f"store: {postgres_url}\n{shows_yaml}")
+    queued = runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"])
+    assert queued.exit_code == 0, queued.output
+    assert "14 sources queued" in queued.output
+    logs = [tmp_path / f"worker{n}.log" for n in range(3)]
+    workers.extend(_worker(config, log, "--burst", "--concurrency", "2") for log in logs)
+    for process, log in zip(workers, logs, strict=True):
+        assert process.wait(timeout=300) == 0, log.read_text()
+    shows = ["merged", "quietlab", "sternwarte", "dates", "durations", "extensions", "half-down", "down"]
+    expected, got = _contents(str(sqlite), shows), _contents(postgres_url, shows)
+    for show_id in shows:
+        assert got[show_id] == expected[show_id], show_id
+    # The comparison covers what it should: merged sources, tags, failures.
+    merged = expected["merged"]
+    assert isinstance(merged, dict)
+    assert merged["count"] == 35
+    # Episodes 1-9 but 7 (titled "... and open weights"); the feed's iTunes keywords are tags too.
+    assert merged["tag_counts"] == {"ai": 35, "models": 35, "research": 35, "early": 8, "open-models": 5}
+    half_down = expected["half-down"]
+    assert isinstance(half_down, dict)
+    assert [s.status for s in half_down["sources"]] == ["failed", "ok", "ok"]
