@@ -173,22 +173,106 @@ def _app(url: str) -> procrastinate.App:
     return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url, timeout=POOL_TIMEOUT))
 
 
+#: feedtool's record of the procrastinate release that installed (or last migrated) the
+#: queue's schema: procrastinate keeps none, and installs its schema only in an empty database.
+SCHEMA_TABLE = "feedtool_queue_schema"
+
+
+@dataclass(frozen=True)
+class SchemaLevel:
+    """A procrastinate release and the last of its schema migrations (procrastinate/sql/migrations)."""
+
+    procrastinate: str
+    migration: str
+
+
+def installed_level() -> SchemaLevel:
+    """The installed procrastinate's release and the last migration its wheel ships."""
+    from importlib.metadata import version
+
+    return SchemaLevel(version("procrastinate"), _migrations()[-1])
+
+
+def _migrations() -> list[str]:
+    from pathlib import Path
+
+    import procrastinate.schema
+
+    folder = Path(procrastinate.schema.SchemaManager.get_migrations_path())
+    # Named "<version>_<step>_<what>.sql" (e.g. 03.04.00_50_post_...): in order when sorted.
+    return sorted(path.stem for path in folder.glob("*.sql"))
+
+
 def _ensure_schema(url: str) -> None:
-    """Install procrastinate's tables in the store's database once, whoever comes first."""
+    """Install procrastinate's tables in the store's database once, whoever comes first,
+    and refuse a schema that another procrastinate release installed (QueueError)."""
     import procrastinate
     import psycopg
 
+    current = installed_level()
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            if conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
-                return
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                if not conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
-                    conn.execute(procrastinate.schema.SchemaManager.get_schema())
-                    log.info("installed procrastinate's schema in %s", operator_location(url))
+            recorded = _recorded(conn)
+            if recorded is None:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    recorded = _recorded(conn)  # another worker may have been first
+                    if recorded is None:
+                        if not conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+                            conn.execute(procrastinate.schema.SchemaManager.get_schema())
+                            log.info("installed procrastinate's schema in %s", operator_location(url))
+                        # Else a feedtool without this record installed it, pinned to this release (<3.11).
+                        _record(conn, current)
+                        recorded = current
+            if recorded.migration == current.migration and recorded.procrastinate != current.procrastinate:
+                _record(conn, current)  # a release without migrations: nothing to do but say so
     except psycopg.Error as exc:
         raise QueueError(f"cannot prepare the queue in {operator_location(url)}: {exc}") from exc
+    if recorded.migration != current.migration:
+        raise QueueError(_mismatch(url, recorded, current))
+
+
+def _recorded(conn: psycopg.Connection[Any]) -> SchemaLevel | None:
+    if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (SCHEMA_TABLE,)).fetchone()[0]:  # type: ignore[index]
+        return None
+    row = conn.execute("SELECT procrastinate, migration FROM feedtool_queue_schema").fetchone()
+    return None if row is None else SchemaLevel(row[0], row[1])
+
+
+def _record(conn: psycopg.Connection[Any], level: SchemaLevel) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS feedtool_queue_schema (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+        "procrastinate text NOT NULL, migration text NOT NULL, recorded timestamptz NOT NULL DEFAULT now())"
+    )
+    conn.execute(
+        "INSERT INTO feedtool_queue_schema (procrastinate, migration) VALUES (%s, %s) ON CONFLICT (one) DO UPDATE "
+        "SET procrastinate = excluded.procrastinate, migration = excluded.migration, recorded = now()",
+        (level.procrastinate, level.migration),
+    )
+
+
+def _mismatch(url: str, recorded: SchemaLevel, current: SchemaLevel) -> str:
+    """What to do about a queue schema of another procrastinate release."""
+    where = operator_location(url)
+    if recorded.migration > current.migration:
+        return (
+            f"the queue's schema in {where} is newer than this procrastinate {current.procrastinate} knows: "
+            f"procrastinate {recorded.procrastinate} migrated it to {recorded.migration}; "
+            f"install procrastinate {recorded.procrastinate} (pip install 'procrastinate=={recorded.procrastinate}')"
+        )
+    import procrastinate.schema
+
+    missing = [name for name in _migrations() if name > recorded.migration]
+    folder = procrastinate.schema.SchemaManager.get_migrations_path()
+    update = f"UPDATE {SCHEMA_TABLE}"
+    return (
+        f"the queue's schema in {where} was installed by procrastinate {recorded.procrastinate}, and the installed "
+        f"procrastinate {current.procrastinate} needs its migrations {', '.join(missing)} (in {folder}): "
+        f"either install procrastinate {recorded.procrastinate} again (pip install "
+        f"'procrastinate=={recorded.procrastinate}'), or stop every worker, apply them in that order "
+        f'(psql DATABASE_URL -1 -f FILE), then record it: psql DATABASE_URL -c "{update}'
+        f" SET procrastinate = '{current.procrastinate}', migration = '{current.migration}'\""
+    )
 
 
 def enqueue(config: Config, show_ids: Sequence[str] = ()) -> tuple[int, int]:

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from feedtool.cli import main
-from feedtool.queue import QUEUE, host_key, source_key
+from feedtool.queue import QUEUE, host_key, installed_level, source_key
 from feedtool.store import open_store
 from feedtool.testing import servers
 from feedtool.testing.feeds import podcast
@@ -431,3 +431,83 @@ def test_acceptance_three_burst_workers_store_what_a_sqlite_refresh_stores(
     half_down = expected["half-down"]
     assert isinstance(half_down, dict)
     assert [s.status for s in half_down["sources"]] == ["failed", "ok", "ok"]
+
+
+def _level(url: str) -> tuple[str, str] | None:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        if not conn.execute("SELECT to_regclass('feedtool_queue_schema') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+            return None
+        row = conn.execute("SELECT procrastinate, migration FROM feedtool_queue_schema").fetchone()
+        return None if row is None else (row[0], row[1])
+
+
+def _set_level(url: str, sql: str, *args: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql, args)  # type: ignore[arg-type]
+
+
+@pytest.mark.queue
+def test_the_queue_schema_records_the_procrastinate_that_installed_it(
+    postgres_url: str, write_config: Callable[[str], Path], runner: CliRunner
+) -> None:
+    current = installed_level()
+    assert current.migration.startswith("03.04.00_50_")  # procrastinate 3.10's last (pinned below 3.11)
+    config = _config(write_config, postgres_url, {"one": "https://example.invalid/feed"})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    assert _level(postgres_url) == (current.procrastinate, current.migration)
+    # A release without migrations of its own: recorded, nothing else.
+    _set_level(postgres_url, "UPDATE feedtool_queue_schema SET procrastinate = '3.10.0rc1'")
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    assert _level(postgres_url) == (current.procrastinate, current.migration)
+    # A schema installed by a feedtool that kept no record: adopted as this release's.
+    _set_level(postgres_url, "DROP TABLE feedtool_queue_schema")
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    assert _level(postgres_url) == (current.procrastinate, current.migration)
+
+
+@pytest.mark.queue
+@pytest.mark.parametrize("command", [["refresh", "--enqueue"], ["worker", "--burst"]])
+def test_a_queue_schema_of_an_older_procrastinate_is_refused_naming_its_migrations(
+    command: list[str], postgres_url: str, write_config: Callable[[str], Path], runner: CliRunner
+) -> None:
+    config = _config(write_config, postgres_url, {"one": "https://example.invalid/feed"})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    _set_level(
+        postgres_url,
+        "UPDATE feedtool_queue_schema SET procrastinate = '3.9.0', migration = %s",
+        "03.03.00_01_pre_priority_lock_fetch_job",
+    )
+    result = runner.invoke(main, ["--config", str(config), *command])
+    assert result.exit_code in (1, 2), result.output
+    message = " ".join(result.output.split())
+    assert "was installed by procrastinate 3.9.0, and the installed procrastinate" in message
+    assert (
+        "needs its migrations 03.04.00_01_pre_add_retry_failed_job_procedure, "
+        "03.04.00_50_post_add_retry_failed_job_procedure (in " in message
+    )
+    assert "install procrastinate 3.9.0 again" in message
+    assert "UPDATE feedtool_queue_schema SET procrastinate = " in message
+    assert _pending(postgres_url) == 1  # nothing queued, nothing run
+
+
+@pytest.mark.queue
+def test_a_queue_schema_of_a_newer_procrastinate_is_refused(
+    postgres_url: str, write_config: Callable[[str], Path], runner: CliRunner
+) -> None:
+    config = _config(write_config, postgres_url, {"one": "https://example.invalid/feed"})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    _set_level(
+        postgres_url,
+        "UPDATE feedtool_queue_schema SET procrastinate = '9.0.0', migration = %s",
+        "09.00.00_01_pre_something",
+    )
+    result = runner.invoke(main, ["--config", str(config), "worker", "--burst"])
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.output.split())
+    assert "is newer than this procrastinate" in message
+    assert "procrastinate 9.0.0 migrated it to 09.00.00_01_pre_something" in message
+    assert "pip install 'procrastinate==9.0.0'" in message
