@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -420,7 +420,7 @@ async def _work(app: procrastinate.App, options: dict[str, Any], burst: bool, st
                 failures.errors.clear()
                 try:
                     await _retry_stalled(app, stalled_after)
-                    stop = await _round(app, options, burst, stalled_after)
+                    stop = await _round(app, options, burst, stalled_after, failures)
                 except (procrastinate.exceptions.ConnectorException, psycopg.Error, psycopg_pool.PoolTimeout) as exc:
                     error: BaseException | None = exc
                 else:
@@ -445,17 +445,45 @@ async def _work(app: procrastinate.App, options: dict[str, Any], burst: bool, st
         watched.removeHandler(failures)
 
 
-async def _round(app: procrastinate.App, options: dict[str, Any], burst: bool, stalled_after: float) -> bool:
+async def _round(
+    app: procrastinate.App, options: dict[str, Any], burst: bool, stalled_after: float, failures: _SideTaskFailures
+) -> bool:
     """One run of procrastinate's worker; True when the worker is done (stopped, or no job left)."""
     if burst:
-        await app.run_worker_async(**options, wait=False, install_signal_handlers=False)
+        await _watched(app.run_worker_async(**options, wait=False, install_signal_handlers=False), failures)
         return not await _pending(app)
     sweeper = asyncio.create_task(_sweep(app, stalled_after))
     try:
-        await app.run_worker_async(**options)
+        await _watched(app.run_worker_async(**options), failures)
     finally:
         sweeper.cancel()
     return True  # stopped by a signal, unless a side task failed (the caller checks)
+
+
+async def _watched(run: Coroutine[Any, Any, None], failures: _SideTaskFailures) -> None:
+    """Run a procrastinate worker, and stop it as soon as one of its side tasks failed.
+
+    procrastinate 3.10 means to stop a worker whose side task failed, but its monitor
+    returns as soon as the periodic deferrer does, at once when no task is periodic:
+    a worker whose heartbeat failed kept running jobs that others took for a dead
+    worker's, and ran again.
+    """
+    worker = asyncio.create_task(run)
+    side: set[asyncio.Task[Any]] = set()
+    while not worker.done():
+        await asyncio.wait({worker}, timeout=0.2)
+        # A running worker logs no failure of its side tasks: look at them (they have names).
+        side.update(task for task in asyncio.all_tasks() if task.get_name() in _SIDE_TASKS)
+        for task in side:
+            error = task.exception() if task.done() and not task.cancelled() else None
+            if error is not None and error not in failures.errors:
+                failures.errors.append(error)
+        if failures.errors and not worker.done():
+            worker.cancel()  # procrastinate stops the worker gracefully: its running jobs finish
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            return
+    worker.result()
 
 
 def _reason(exc: BaseException) -> str:

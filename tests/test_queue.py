@@ -511,3 +511,40 @@ def test_a_queue_schema_of_a_newer_procrastinate_is_refused(
     assert "is newer than this procrastinate" in message
     assert "procrastinate 9.0.0 migrated it to 09.00.00_01_pre_something" in message
     assert "pip install 'procrastinate==9.0.0'" in message
+
+
+@pytest.mark.queue
+def test_a_worker_whose_heartbeat_fails_stops_and_exits_1(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    import psycopg
+
+    # Without heartbeats, other workers take this one's jobs for a dead worker's and
+    # run them again: procrastinate 3.10 meant to stop it, but never did.
+    release = _held(upstream, "/held")
+    config = _config(write_config, postgres_url, {"held": upstream.url("/held")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP FUNCTION procrastinate_update_heartbeat_v1")
+    log = tmp_path / "worker.log"
+    worker = _worker(config, log)
+    workers.append(worker)
+    try:
+        wait_until(lambda: upstream.count("/held") == 1, "the worker's request", timeout=120)
+        wait_until(lambda: "Stop requested" in log.read_text(), "the worker's stop", timeout=120)
+    finally:
+        release.set()  # its running job ends first
+    assert worker.wait(timeout=120) == 1, log.read_text()
+    text = log.read_text()
+    assert "worker round failed (2 of 3)" in text
+    assert re.findall(r"^Error: .*", text, re.MULTILINE) == [
+        "Error: the worker stopped after 3 failed rounds in a row; the last: "
+        "UndefinedFunction: function procrastinate_update_heartbeat_v1(smallint) does not exist"
+    ], text
+    with open_store(postgres_url, read_only=True) as store:
+        assert store.count("held") == 2
