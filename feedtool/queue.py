@@ -284,8 +284,12 @@ def enqueue(config: Config, show_ids: Sequence[str] = ()) -> tuple[int, int]:
     app = _app(url)
     task = app.task(name=TASK, queue=QUEUE)(_unregistered)
     queued = skipped = 0
+    waiting = _waiting(url)
     with _opened(app):
         for job in jobs(config, show_ids):
+            if source_key(job.show_id, job.kind, job.location) in waiting:
+                skipped += 1  # the common case from cron: no round trip per source
+                continue
             try:
                 task.configure(
                     lock=f"feedtool-show:{job.show_id}", queueing_lock=source_key(job.show_id, job.kind, job.location)
@@ -294,6 +298,22 @@ def enqueue(config: Config, show_ids: Sequence[str] = ()) -> tuple[int, int]:
             except procrastinate.exceptions.AlreadyEnqueued:
                 skipped += 1
     return queued, skipped
+
+
+def _waiting(url: str) -> set[str]:
+    """The queueing locks of the jobs that wait (a source waits at most once: procrastinate's unique index)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT queueing_lock FROM procrastinate_jobs "
+                "WHERE queue_name = %s AND status = 'todo' AND queueing_lock IS NOT NULL",
+                (QUEUE,),
+            ).fetchall()
+    except psycopg.Error as exc:
+        raise QueueError(f"cannot read the queue in {operator_location(url)}: {exc}") from exc
+    return {row[0] for row in rows}
 
 
 def _unregistered(**_: object) -> None:
