@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+from workers import bench_queue
 
 from feedtool.config import Config, ShowConfig, SourceConfig, load
 from feedtool.filters import parse_filter
@@ -604,7 +605,7 @@ def bench_updates(work: Path, sizes: list[int], repeats: int) -> None:
                met=ratio <= 1.2 * factor))  # fmt: skip
 
 
-STEPS = ("refresh", "serving", "scale", "growth", "index", "updates", "nodes")
+STEPS = ("refresh", "serving", "scale", "growth", "index", "updates", "nodes", "queue")
 
 
 def main() -> None:
@@ -635,6 +636,7 @@ def main() -> None:
             ("index", lambda w: bench_index(w, 30 if quick else 10_000, 200 if quick else 50_000, repeats)),
             ("updates", lambda w: bench_updates(w, [40, 160, 320] if quick else [4_000, 16_000, 32_000], repeats)),
             ("nodes", lambda w: bench_nodes(w, 50 if quick else 1000, 1 if quick else 5, repeats, report)),
+            ("queue", lambda w: bench_queue(w, report, 40 if quick else 200)),
         ]
         for name, step in steps:
             if args.only and name not in args.only:

@@ -233,8 +233,8 @@ def _enqueue(config: Config, shows: tuple[str, ...]) -> None:
     "--stalled-after",
     default=30.0,
     show_default=True,
-    type=click.FloatRange(0.5, 3600),
-    help="seconds without a heartbeat after which a worker's jobs are retried by another",
+    type=click.FloatRange(3, 3600),
+    help="seconds without a heartbeat (each worker sends one a second) after which its jobs are retried by another",
 )
 @click.pass_obj
 def worker(state: State, /, concurrency: int, burst: bool, stalled_after: float) -> None:

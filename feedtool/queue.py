@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -53,6 +53,11 @@ QUEUE = "feedtool-refresh"
 TASK = "feedtool.refresh_source"
 #: A worker without a heartbeat for this long is taken for dead, and its jobs retried.
 STALLED_AFTER = 30.0
+#: How often every worker sends its heartbeat: the same for all, whatever their
+#: stalled_after, since each judges the others' heartbeats by its own stalled_after.
+HEARTBEAT = 1.0
+#: How long a worker waits for a connection of procrastinate's pool before its round fails.
+POOL_TIMEOUT = 10.0
 #: The advisory lock that makes concurrent workers install procrastinate's schema once.
 _SCHEMA_LOCK = int.from_bytes(hashlib.blake2b(b"feedtool-queue-schema", digest_size=8).digest(), "big", signed=True)
 
@@ -164,25 +169,110 @@ def jobs(config: Config, show_ids: Sequence[str] = ()) -> list[Job]:
 def _app(url: str) -> procrastinate.App:
     import procrastinate
 
-    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    # A database that is gone fails a worker's round after POOL_TIMEOUT, not psycopg_pool's 30 s.
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url, timeout=POOL_TIMEOUT))
+
+
+#: feedtool's record of the procrastinate release that installed (or last migrated) the
+#: queue's schema: procrastinate keeps none, and installs its schema only in an empty database.
+SCHEMA_TABLE = "feedtool_queue_schema"
+
+
+@dataclass(frozen=True)
+class SchemaLevel:
+    """A procrastinate release and the last of its schema migrations (procrastinate/sql/migrations)."""
+
+    procrastinate: str
+    migration: str
+
+
+def installed_level() -> SchemaLevel:
+    """The installed procrastinate's release and the last migration its wheel ships."""
+    from importlib.metadata import version
+
+    return SchemaLevel(version("procrastinate"), _migrations()[-1])
+
+
+def _migrations() -> list[str]:
+    from pathlib import Path
+
+    import procrastinate.schema
+
+    folder = Path(procrastinate.schema.SchemaManager.get_migrations_path())
+    # Named "<version>_<step>_<what>.sql" (e.g. 03.04.00_50_post_...): in order when sorted.
+    return sorted(path.stem for path in folder.glob("*.sql"))
 
 
 def _ensure_schema(url: str) -> None:
-    """Install procrastinate's tables in the store's database once, whoever comes first."""
+    """Install procrastinate's tables in the store's database once, whoever comes first,
+    and refuse a schema that another procrastinate release installed (QueueError)."""
     import procrastinate
     import psycopg
 
+    current = installed_level()
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            if conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
-                return
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                if not conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
-                    conn.execute(procrastinate.schema.SchemaManager.get_schema())
-                    log.info("installed procrastinate's schema in %s", operator_location(url))
+            recorded = _recorded(conn)
+            if recorded is None:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    recorded = _recorded(conn)  # another worker may have been first
+                    if recorded is None:
+                        if not conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+                            conn.execute(procrastinate.schema.SchemaManager.get_schema())
+                            log.info("installed procrastinate's schema in %s", operator_location(url))
+                        # Else a feedtool without this record installed it, pinned to this release (<3.11).
+                        _record(conn, current)
+                        recorded = current
+            if recorded.migration == current.migration and recorded.procrastinate != current.procrastinate:
+                _record(conn, current)  # a release without migrations: nothing to do but say so
     except psycopg.Error as exc:
         raise QueueError(f"cannot prepare the queue in {operator_location(url)}: {exc}") from exc
+    if recorded.migration != current.migration:
+        raise QueueError(_mismatch(url, recorded, current))
+
+
+def _recorded(conn: psycopg.Connection[Any]) -> SchemaLevel | None:
+    if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (SCHEMA_TABLE,)).fetchone()[0]:  # type: ignore[index]
+        return None
+    row = conn.execute("SELECT procrastinate, migration FROM feedtool_queue_schema").fetchone()
+    return None if row is None else SchemaLevel(row[0], row[1])
+
+
+def _record(conn: psycopg.Connection[Any], level: SchemaLevel) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS feedtool_queue_schema (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+        "procrastinate text NOT NULL, migration text NOT NULL, recorded timestamptz NOT NULL DEFAULT now())"
+    )
+    conn.execute(
+        "INSERT INTO feedtool_queue_schema (procrastinate, migration) VALUES (%s, %s) ON CONFLICT (one) DO UPDATE "
+        "SET procrastinate = excluded.procrastinate, migration = excluded.migration, recorded = now()",
+        (level.procrastinate, level.migration),
+    )
+
+
+def _mismatch(url: str, recorded: SchemaLevel, current: SchemaLevel) -> str:
+    """What to do about a queue schema of another procrastinate release."""
+    where = operator_location(url)
+    if recorded.migration > current.migration:
+        return (
+            f"the queue's schema in {where} is newer than this procrastinate {current.procrastinate} knows: "
+            f"procrastinate {recorded.procrastinate} migrated it to {recorded.migration}; "
+            f"install procrastinate {recorded.procrastinate} (pip install 'procrastinate=={recorded.procrastinate}')"
+        )
+    import procrastinate.schema
+
+    missing = [name for name in _migrations() if name > recorded.migration]
+    folder = procrastinate.schema.SchemaManager.get_migrations_path()
+    update = f"UPDATE {SCHEMA_TABLE}"
+    return (
+        f"the queue's schema in {where} was installed by procrastinate {recorded.procrastinate}, and the installed "
+        f"procrastinate {current.procrastinate} needs its migrations {', '.join(missing)} (in {folder}): "
+        f"either install procrastinate {recorded.procrastinate} again (pip install "
+        f"'procrastinate=={recorded.procrastinate}'), or stop every worker, apply them in that order "
+        f'(psql DATABASE_URL -1 -f FILE), then record it: psql DATABASE_URL -c "{update}'
+        f" SET procrastinate = '{current.procrastinate}', migration = '{current.migration}'\""
+    )
 
 
 def enqueue(config: Config, show_ids: Sequence[str] = ()) -> tuple[int, int]:
@@ -194,8 +284,12 @@ def enqueue(config: Config, show_ids: Sequence[str] = ()) -> tuple[int, int]:
     app = _app(url)
     task = app.task(name=TASK, queue=QUEUE)(_unregistered)
     queued = skipped = 0
+    waiting = _waiting(url)
     with _opened(app):
         for job in jobs(config, show_ids):
+            if source_key(job.show_id, job.kind, job.location) in waiting:
+                skipped += 1  # the common case from cron: no round trip per source
+                continue
             try:
                 task.configure(
                     lock=f"feedtool-show:{job.show_id}", queueing_lock=source_key(job.show_id, job.kind, job.location)
@@ -204,6 +298,22 @@ def enqueue(config: Config, show_ids: Sequence[str] = ()) -> tuple[int, int]:
             except procrastinate.exceptions.AlreadyEnqueued:
                 skipped += 1
     return queued, skipped
+
+
+def _waiting(url: str) -> set[str]:
+    """The queueing locks of the jobs that wait (a source waits at most once: procrastinate's unique index)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT queueing_lock FROM procrastinate_jobs "
+                "WHERE queue_name = %s AND status = 'todo' AND queueing_lock IS NOT NULL",
+                (QUEUE,),
+            ).fetchall()
+    except psycopg.Error as exc:
+        raise QueueError(f"cannot read the queue in {operator_location(url)}: {exc}") from exc
+    return {row[0] for row in rows}
 
 
 def _unregistered(**_: object) -> None:
@@ -254,6 +364,8 @@ def work(
     on_result: Callable[[SourceResult], None] | None = None,
 ) -> None:
     """Run a worker: until stopped by a signal, or with ``burst`` until no job waits or runs."""
+    if stalled_after < 3 * HEARTBEAT:
+        raise QueueError(f"stalled_after must be at least {3 * HEARTBEAT:g} s: three heartbeats, not {stalled_after:g}")
     url = require_postgresql(config)
     _ensure_schema(url)
     limiter = DatabaseHostLimiter(url, size=concurrency + 2)
@@ -266,13 +378,12 @@ def work(
         if result is not None and on_result is not None:
             on_result(result)
 
-    heartbeat = max(stalled_after / 3, 0.2)
     options: dict[str, Any] = {
         "queues": [QUEUE],
         "concurrency": concurrency,
-        "update_heartbeat_interval": heartbeat,
+        "update_heartbeat_interval": HEARTBEAT,
         "stalled_worker_timeout": stalled_after,
-        "fetch_job_polling_interval": min(heartbeat, 1.0),
+        "fetch_job_polling_interval": 1.0,
         "delete_jobs": "successful",
     }
     try:
@@ -282,25 +393,125 @@ def work(
         limiter.close()
 
 
+#: A worker gives up (QueueError, exit 1) after this many failed rounds in a row.
+FAILED_ROUNDS = 3
+
+
+class _SideTaskFailures(logging.Handler):
+    """What stopped a procrastinate worker: a side task (listener, heartbeat) that
+    failed makes it stop as if asked to, and only logs why."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.errors: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # The monitor logs a side task's failure as it happens; the shutdown, a failure
+        # the monitor had no time to see, as "<task>_error".
+        action = str(getattr(record, "action", ""))
+        side = action == "side_task_failed" or action.removesuffix("_error") in _SIDE_TASKS
+        if side and record.exc_info and record.exc_info[1]:
+            self.errors.append(record.exc_info[1])
+
+
+#: procrastinate's worker side tasks (procrastinate/worker.py, _start_side_tasks).
+_SIDE_TASKS = frozenset({"update_heartbeats", "deferrer", "poll_jobs_to_abort", "listener"})
+
+
 async def _work(app: procrastinate.App, options: dict[str, Any], burst: bool, stalled_after: float) -> None:
-    async with app.open_async():
-        await _retry_stalled(app, stalled_after)
-        if not burst:
-            sweeper = asyncio.create_task(_sweep(app, stalled_after))
-            try:
-                await app.run_worker_async(**options)
-            finally:
-                sweeper.cancel()
+    """Run worker rounds: one until stopped, or with ``burst`` until no job waits or runs.
+
+    A round that fails (the database refuses, a side task of procrastinate's failed)
+    is run again after a pause; after FAILED_ROUNDS failures in a row the worker
+    stops with QueueError, so that a burst run ends and a service manager restarts
+    a long-running one, instead of both looping on a database that is gone.
+    """
+    import procrastinate.exceptions
+    import psycopg
+    import psycopg_pool
+
+    failures = _SideTaskFailures()
+    watched = logging.getLogger("procrastinate")
+    watched.addHandler(failures)
+    failed = 0
+    try:
+        async with app.open_async():
+            while True:
+                failures.errors.clear()
+                try:
+                    await _retry_stalled(app, stalled_after)
+                    stop = await _round(app, options, burst, stalled_after, failures)
+                except (procrastinate.exceptions.ConnectorException, psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                    error: BaseException | None = exc
+                else:
+                    error = failures.errors[0] if failures.errors else None
+                    if error is None and stop:
+                        return
+                if error is None:
+                    failed = 0
+                else:
+                    failed += 1
+                    if failed >= FAILED_ROUNDS:
+                        raise QueueError(
+                            f"the worker stopped after {failed} failed rounds in a row; the last: {_reason(error)}"
+                        ) from error
+                    log.warning("worker round failed (%d of %d): %s", failed, FAILED_ROUNDS, _reason(error))
+                # procrastinate's wait=False stops at the first empty fetch, with jobs still
+                # waiting for a show's lock or a dead worker's retry: round again.
+                await asyncio.sleep(0.5 * 2**failed)
+    except procrastinate.exceptions.ConnectorException as exc:  # opening or closing the app's pool
+        raise QueueError(f"the queue's database failed: {_reason(exc)}") from exc
+    finally:
+        watched.removeHandler(failures)
+
+
+async def _round(
+    app: procrastinate.App, options: dict[str, Any], burst: bool, stalled_after: float, failures: _SideTaskFailures
+) -> bool:
+    """One run of procrastinate's worker; True when the worker is done (stopped, or no job left)."""
+    if burst:
+        await _watched(app.run_worker_async(**options, wait=False, install_signal_handlers=False), failures)
+        return not await _pending(app)
+    sweeper = asyncio.create_task(_sweep(app, stalled_after))
+    try:
+        await _watched(app.run_worker_async(**options), failures)
+    finally:
+        sweeper.cancel()
+    return True  # stopped by a signal, unless a side task failed (the caller checks)
+
+
+async def _watched(run: Coroutine[Any, Any, None], failures: _SideTaskFailures) -> None:
+    """Run a procrastinate worker, and stop it as soon as one of its side tasks failed.
+
+    procrastinate 3.10 means to stop a worker whose side task failed, but its monitor
+    returns as soon as the periodic deferrer does, at once when no task is periodic:
+    a worker whose heartbeat failed kept running jobs that others took for a dead
+    worker's, and ran again.
+    """
+    worker = asyncio.create_task(run)
+    side: set[asyncio.Task[Any]] = set()
+    while not worker.done():
+        await asyncio.wait({worker}, timeout=0.2)
+        # A running worker logs no failure of its side tasks: look at them (they have names).
+        side.update(task for task in asyncio.all_tasks() if task.get_name() in _SIDE_TASKS)
+        for task in side:
+            error = task.exception() if task.done() and not task.cancelled() else None
+            if error is not None and error not in failures.errors:
+                failures.errors.append(error)
+        if failures.errors and not worker.done():
+            worker.cancel()  # procrastinate stops the worker gracefully: its running jobs finish
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
             return
-        # procrastinate's wait=False stops at the first empty fetch, with jobs still
-        # waiting for a show's lock, a retry's time or a dead worker's retry: round again
-        # until none waits and none runs.
-        while True:
-            await app.run_worker_async(**options, wait=False, install_signal_handlers=False)
-            if not await _pending(app):
-                return
-            await asyncio.sleep(min(stalled_after / 3, 0.5))
-            await _retry_stalled(app, stalled_after)
+    worker.result()
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's own words for a failure: procrastinate's ConnectorException says only "Database error"."""
+    while exc.__cause__ is not None and type(exc).__module__.startswith("procrastinate"):
+        exc = exc.__cause__
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 async def _sweep(app: procrastinate.App, stalled_after: float) -> None:

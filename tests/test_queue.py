@@ -5,6 +5,7 @@ requests each host has in flight."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,37 +19,45 @@ import pytest
 from click.testing import CliRunner
 
 from feedtool.cli import main
-from feedtool.queue import QUEUE, host_key, source_key
+from feedtool.queue import QUEUE, host_key, installed_level, source_key
 from feedtool.store import open_store
+from feedtool.testing import servers
 from feedtool.testing.feeds import podcast
-from feedtool.testing.servers import RSS, Reply, Request, Upstream, wait_until
-
-#: Two names of the loopback upstream: two hosts to the fetcher and its locks.
-HOSTS = ("127.0.0.1", "localhost")
+from feedtool.testing.servers import RSS, Reply, Request, Upstream, loopback_hosts, wait_until
 
 
 class InFlight:
-    """Counts the requests in flight per Host header, and the most ever seen at once."""
+    """Serves one body per round and path; counts the requests in flight per Host
+    header, the most ever seen at once per host and over all hosts."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold: float = 0.05) -> None:
         self._lock = threading.Lock()
+        self._hold = hold
+        self.round = 0
         self.now: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
+        self.overall_peak = 0
+        self.served: Counter[str] = Counter()
 
-    def serve(self, body: bytes, hold: float = 0.02) -> Callable[[Request], Reply]:
+    def next_round(self) -> None:
+        self.round += 1
+
+    def route(self, upstream: Upstream, path: str, bodies: list[bytes]) -> None:
         def responder(request: Request) -> Reply:
             host = request.headers.get("Host", "")
             with self._lock:
                 self.now[host] += 1
                 self.peak[host] = max(self.peak[host], self.now[host])
+                self.overall_peak = max(self.overall_peak, sum(self.now.values()))
             try:
-                time.sleep(hold)  # a window in which a second request to this host would be seen
-                return Reply(body, 200, {"Content-Type": RSS})
+                time.sleep(self._hold)  # a window in which a second request to this host would be seen
+                return Reply(bodies[self.round - 1], 200, {"Content-Type": RSS})
             finally:
                 with self._lock:
                     self.now[host] -= 1
+                    self.served[request.path] += 1
 
-        return responder
+        upstream.route(path, responder)
 
 
 def _config(write_config: Callable[[str], Path], url: str, sources: dict[str, str]) -> Path:
@@ -121,35 +130,61 @@ def test_a_source_is_queued_at_most_once(
     assert _pending(postgres_url) == 3
 
 
+#: The many-host upstream's addresses (all loopback): each is a host to the fetcher and its locks.
+HOSTS = loopback_hosts(8)
+#: The sources of the drain test: one show each, spread over HOSTS.
+SOURCES = 200
+
+
+@pytest.fixture
+def many_hosts() -> Iterator[Upstream]:
+    """The loopback upstream on every address of HOSTS."""
+    with servers.upstream(HOSTS) as server:
+        yield server
+
+
 @pytest.mark.queue
-def test_three_burst_workers_drain_the_queue_one_request_per_host_at_a_time(
+def test_three_burst_workers_drain_two_rounds_of_200_sources_one_request_per_host_at_a_time(
     postgres_url: str,
     write_config: Callable[[str], Path],
     runner: CliRunner,
-    upstream: Upstream,
+    many_hosts: Upstream,
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
     flight = InFlight()
     sources = {}
-    for n in range(40):
-        upstream.route(f"/feed/{n}", flight.serve(podcast(3, show=f"Show {n}", seed=n, notes=100)))
-        sources[f"show-{n}"] = f"http://{HOSTS[n % 2]}:{upstream.port}/feed/{n}"
+    for n in range(SOURCES):
+        flight.route(many_hosts, f"/feed/{n}", [podcast(r, show=f"Show {n}", seed=n, notes=100) for r in (3, 4)])
+        # Runs of 4 sources per host in queue order: the 6 jobs running at once mostly
+        # share a host or two, which only the per-host lock keeps apart.
+        sources[f"show-{n}"] = many_hosts.url(f"/feed/{n}", HOSTS[n // 4 % len(HOSTS)])
     config = _config(write_config, postgres_url, sources)
-    queued = runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"])
-    assert queued.exit_code == 0, queued.output
-    for n in range(3):
-        workers.append(_worker(config, tmp_path / f"worker{n}.log", "--burst", "--concurrency", "2"))
-    for n, process in enumerate(workers):
-        assert process.wait(timeout=120) == 0, (tmp_path / f"worker{n}.log").read_text()
-    logs = [(tmp_path / f"worker{n}.log").read_text() for n in range(3)]
-    # Every source once, and not all on one worker.
-    assert sorted(r.path for r in upstream.requests()) == sorted(f"/feed/{n}" for n in range(40))
-    assert sum(bool(text.count(": new (")) for text in logs) >= 2, logs
-    assert dict(flight.peak) == {f"{host}:{upstream.port}": 1 for host in HOSTS}
-    assert _pending(postgres_url) == 0
-    with open_store(postgres_url, read_only=True) as store:
-        assert {show: store.count(show) for show in sources} == dict.fromkeys(sources, 3)
+    for round_ in (1, 2):
+        flight.next_round()
+        queued = runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"])
+        assert queued.exit_code == 0, queued.output
+        assert f"{SOURCES} sources queued; 0 already queued" in queued.output
+        logs = [tmp_path / f"round{round_}-worker{n}.log" for n in range(3)]
+        started = [_worker(config, log, "--burst", "--concurrency", "2") for log in logs]
+        workers.extend(started)
+        for process, log in zip(started, logs, strict=True):
+            assert process.wait(timeout=300) == 0, log.read_text()
+        # Every source exactly once in this round, and not all on one worker.
+        assert Counter(r.path for r in many_hosts.requests()) == {f"/feed/{n}": round_ for n in range(SOURCES)}
+        assert flight.served == {f"/feed/{n}": round_ for n in range(SOURCES)}
+        texts = [log.read_text() for log in logs]
+        # The result lines the workers print (timestamped), not the log's copies.
+        done = [re.findall(r"^\d{4}-\S+ show-\d+ rss \S+: (\w+)", text, re.MULTILINE) for text in texts]
+        assert Counter(word for lines in done for word in lines) == {"new": SOURCES}
+        assert sum(bool(lines) for lines in done) >= 2, texts
+        # One request at a time per host, while the workers did overlap across hosts.
+        assert set(flight.peak) == {f"{host}:{many_hosts.port}" for host in HOSTS}
+        assert max(flight.peak.values()) == 1, flight.peak
+        assert flight.overall_peak >= 2
+        assert _pending(postgres_url) == 0
+        with open_store(postgres_url, read_only=True) as store:
+            assert {show: store.count(show) for show in sources} == dict.fromkeys(sources, 2 + round_)
 
 
 @pytest.mark.queue
@@ -162,7 +197,7 @@ def test_the_job_of_a_killed_worker_completes_on_another(
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
     release = threading.Event()
-    body = podcast(4, show="Blocked", notes=100)
+    body = podcast(4, show="Blocked", seed=7, notes=100)
 
     def block_first(request: Request) -> Reply:
         if upstream.count("/block") == 1:
@@ -170,21 +205,346 @@ def test_the_job_of_a_killed_worker_completes_on_another(
         return Reply(body, 200, {"Content-Type": RSS})
 
     upstream.route("/block", block_first)
-    config = _config(write_config, postgres_url, {"blocked": upstream.url("/block")})
+    # Another host: the blocked request holds 127.0.0.1's lock until its worker dies.
+    upstream.serve("/other", podcast(2, show="Other", seed=8, notes=100))
+    config = _config(
+        write_config, postgres_url, {"blocked": upstream.url("/block"), "other": upstream.url("/other", "localhost")}
+    )
     assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
-    doomed = _worker(config, tmp_path / "doomed.log", "--stalled-after", "2")
+    doomed = _worker(config, tmp_path / "doomed.log", "--stalled-after", "3")
     workers.append(doomed)
     wait_until(lambda: upstream.count("/block") == 1, "the first worker's request", timeout=120)
+    # The heir runs beside the doomed worker: it takes the other job, then waits
+    # for the blocked one, which a live worker holds, until that worker is dead.
+    heir = _worker(config, tmp_path / "heir.log", "--burst", "--stalled-after", "3")
+    workers.append(heir)
+    wait_until(lambda: upstream.count("/other") == 1, "the heir's first job", timeout=120)
     os.kill(doomed.pid, signal.SIGKILL)
     assert doomed.wait(timeout=30) == -signal.SIGKILL
-    release.set()
     with open_store(postgres_url, read_only=True) as store:
         assert store.count("blocked") == 0  # the dead worker stored nothing
-    heir = _worker(config, tmp_path / "heir.log", "--burst", "--stalled-after", "2")
-    workers.append(heir)
+        assert store.version("blocked") == (0, None)  # nothing of its show either
+        assert [s.show_id for s in store.source_states()] == ["other"]
+    release.set()
     assert heir.wait(timeout=120) == 0, (tmp_path / "heir.log").read_text()
-    assert "blocked rss" in (tmp_path / "heir.log").read_text()
+    heir_log = (tmp_path / "heir.log").read_text()
+    assert "was running on a worker that stopped; queued again" in heir_log
+    assert re.search(r"^\S+ blocked rss \S+: new \(4 new", heir_log, re.MULTILINE), heir_log
     assert upstream.count("/block") == 2
     assert _pending(postgres_url) == 0
     with open_store(postgres_url, read_only=True) as store:
-        assert store.count("blocked") == 4
+        # The source's episodes exactly once each, whole, and its state written once.
+        stored = store.episodes("blocked")
+        assert sorted(e.data.guid for e in stored) == sorted(f"bench-7-{n}" for n in range(1, 5))
+        assert all(e.data.title and e.data.enclosure and e.data.published for e in stored)
+        show = store.show("blocked")
+        assert show is not None
+        assert (show.info.title, show.version) == ("Blocked", 1)
+        states = store.source_states("blocked")
+        assert [(s.status, s.episode_count, s.error) for s in states] == [("ok", 4, None)]
+
+
+def _held(upstream: Upstream, path: str) -> threading.Event:
+    """Serve a feed at path whose first answer waits until the returned event is set."""
+    release = threading.Event()
+    body = podcast(2, show="Held", notes=100)
+
+    def hold_first(request: Request) -> Reply:
+        if upstream.count(path) == 1:
+            release.wait(timeout=300)
+        return Reply(body, 200, {"Content-Type": RSS})
+
+    upstream.route(path, hold_first)
+    return release
+
+
+@pytest.mark.queue
+def test_a_burst_worker_whose_queue_tables_vanish_stops_with_a_clear_message(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    import psycopg
+
+    release = _held(upstream, "/held")
+    config = _config(write_config, postgres_url, {"held": upstream.url("/held")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    log = tmp_path / "burst.log"
+    burst = _worker(config, log, "--burst")
+    workers.append(burst)
+    wait_until(lambda: upstream.count("/held") == 1, "the worker's request", timeout=120)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE procrastinate_jobs, procrastinate_workers CASCADE")
+    release.set()
+    assert burst.wait(timeout=120) == 1, log.read_text()
+    text = log.read_text()
+    last = re.findall(r"^Error: .*", text, re.MULTILINE)
+    assert last == [
+        "Error: the worker stopped after 3 failed rounds in a row; "
+        'the last: UndefinedTable: relation "procrastinate_workers" does not exist'
+    ], text
+    with open_store(postgres_url, read_only=True) as store:
+        assert store.count("held") == 2  # the job itself was stored: only the queue's bookkeeping failed
+
+
+@pytest.mark.queue
+def test_a_worker_with_a_short_stalled_after_leaves_a_live_workers_job_alone(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    # Each worker judges the others' heartbeats by its own --stalled-after: a worker
+    # sending one every 10 s (a third of the default 30) looked dead to one with 3.
+    release = _held(upstream, "/held")
+    config = _config(write_config, postgres_url, {"held": upstream.url("/held")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    holder = _worker(config, tmp_path / "holder.log")
+    workers.append(holder)
+    wait_until(lambda: upstream.count("/held") == 1, "the holder's request", timeout=120)
+    log = tmp_path / "burst.log"
+    burst = _worker(config, log, "--burst", "--stalled-after", "3")
+    workers.append(burst)
+    # Ten rounds of at least half a second each: well past the burst worker's 3 s.
+    wait_until(lambda: log.read_text().count("Stopping worker because wait=False") >= 10, "ten rounds", 120)
+    release.set()
+    assert burst.wait(timeout=120) == 0, log.read_text()
+    assert "queued again" not in log.read_text()
+    assert upstream.count("/held") == 1
+    wait_until(lambda: "held rss" in (tmp_path / "holder.log").read_text(), "the holder's result", 120)
+    with open_store(postgres_url, read_only=True) as store:
+        assert store.count("held") == 2
+
+
+def _shows(upstream: Upstream) -> str:
+    """The acceptance test's shows: merged sources of each kind, tag and strip rules, failures."""
+    data = Path(__file__).parent / "data"
+    for name in ("full", "dates", "durations", "extensions_podcasting20", "podcasting20-items", "boilerplate",
+                 "duplicates", "no_guid"):  # fmt: skip
+        upstream.serve(f"/rss/{name}.xml", (data / "rss" / f"{name}.xml").read_bytes(), etag=True)
+    for name in ("quietlab", "sternwarte_de"):
+        upstream.serve(
+            f"/listing/{name}.txt", (data / "listing" / f"{name}.txt").read_bytes(), content_type="text/plain"
+        )
+    upstream.serve("/merged/short.xml", podcast(30, show="Merged", seed=1, notes=300))
+    upstream.serve("/merged/long.xml", podcast(35, show="Merged, longer", seed=1, notes=500), etag=True)
+    upstream.serve("/down.xml", b"down for maintenance", status=503, content_type="text/plain")
+    local = upstream.url("/", "localhost").rstrip("/")  # a second host for the fetcher's locks
+    return f"""
+shows:
+  merged:
+    sources:
+      - rss: {upstream.url("/merged/short.xml")}
+      - rss: {local}/merged/long.xml
+    tags:
+      open-models: {{match: ['open weights'], fields: [title]}}
+      early: {{match: ['episode [1-9]$'], fields: [title]}}
+  quietlab:
+    sources:
+      - listing: {upstream.url("/listing/quietlab.txt")}
+      - rss: {local}/rss/full.xml
+    tags:
+      hello: {{match: ['hello'], fields: [title, description]}}
+  sternwarte:
+    sources:
+      - listing: {local}/listing/sternwarte_de.txt
+  dates: {{sources: [{{rss: {upstream.url("/rss/dates.xml")}}}]}}
+  durations: {{sources: [{{rss: {local}/rss/durations.xml}}]}}
+  extensions:
+    sources:
+      - rss: {upstream.url("/rss/extensions_podcasting20.xml")}
+      - rss: {upstream.url("/rss/podcasting20-items.xml")}
+  half-down:
+    sources:
+      - rss: {upstream.url("/missing.xml")}
+      - rss: {local}/rss/boilerplate.xml
+      - rss: {upstream.url("/rss/duplicates.xml")}
+    strip: ['^Some extra sponsor line.*$']
+  down: {{sources: [{{rss: {upstream.url("/down.xml")}}}, {{rss: {local}/rss/no_guid.xml}}]}}
+"""
+
+
+def _contents(url: str, shows: list[str]) -> dict[str, object]:
+    """Everything a store holds of the shows but the times of its own clock, through the Store API."""
+    import dataclasses
+
+    found: dict[str, object] = {}
+    with open_store(url, read_only=True) as store:
+        for show_id in shows:
+            show = store.show(show_id)
+            assert show is not None, show_id
+            episodes = store.episodes(show_id)
+            found[show_id] = {
+                "info": show.info,
+                "version": show.version,
+                "count": store.count(show_id),
+                "tag_counts": store.tag_counts(show_id),
+                "order": [e.data.guid for e in episodes],
+                "episodes": {e.data.guid: (e.data, e.tags) for e in episodes},
+                "sources": [
+                    dataclasses.replace(state, last_attempt=None, last_success=None)
+                    for state in sorted(store.source_states(show_id), key=lambda s: (s.kind, s.location))
+                ],
+            }
+    return found
+
+
+@pytest.mark.queue
+def test_acceptance_three_burst_workers_store_what_a_sqlite_refresh_stores(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    shows_yaml = _shows(upstream)
+    sqlite = tmp_path / "local.sqlite"
+    local = write_config(f"store: {sqlite}\n{shows_yaml}")
+    refreshed = runner.invoke(main, ["--config", str(local), "refresh"])
+    assert refreshed.exit_code == 1, refreshed.output  # the failing sources
+    assert "2 failed" in refreshed.output
+    config = tmp_path / "queued.yaml"
+    config.write_text(f"store: {postgres_url}\n{shows_yaml}")
+    queued = runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"])
+    assert queued.exit_code == 0, queued.output
+    assert "14 sources queued" in queued.output
+    logs = [tmp_path / f"worker{n}.log" for n in range(3)]
+    workers.extend(_worker(config, log, "--burst", "--concurrency", "2") for log in logs)
+    for process, log in zip(workers, logs, strict=True):
+        assert process.wait(timeout=300) == 0, log.read_text()
+    shows = ["merged", "quietlab", "sternwarte", "dates", "durations", "extensions", "half-down", "down"]
+    expected, got = _contents(str(sqlite), shows), _contents(postgres_url, shows)
+    for show_id in shows:
+        assert got[show_id] == expected[show_id], show_id
+    # The comparison covers what it should: merged sources, tags, failures.
+    merged = expected["merged"]
+    assert isinstance(merged, dict)
+    assert merged["count"] == 35
+    # Episodes 1-9 but 7 (titled "... and open weights"); the feed's iTunes keywords are tags too.
+    assert merged["tag_counts"] == {"ai": 35, "models": 35, "research": 35, "early": 8, "open-models": 5}
+    half_down = expected["half-down"]
+    assert isinstance(half_down, dict)
+    assert [s.status for s in half_down["sources"]] == ["failed", "ok", "ok"]
+
+
+def _level(url: str) -> tuple[str, str] | None:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        if not conn.execute("SELECT to_regclass('feedtool_queue_schema') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+            return None
+        row = conn.execute("SELECT procrastinate, migration FROM feedtool_queue_schema").fetchone()
+        return None if row is None else (row[0], row[1])
+
+
+def _set_level(url: str, sql: str, *args: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql, args)  # type: ignore[arg-type]
+
+
+@pytest.mark.queue
+def test_the_queue_schema_records_the_procrastinate_that_installed_it(
+    postgres_url: str, write_config: Callable[[str], Path], runner: CliRunner
+) -> None:
+    current = installed_level()
+    assert current.migration.startswith("03.04.00_50_")  # procrastinate 3.10's last (pinned below 3.11)
+    config = _config(write_config, postgres_url, {"one": "https://example.invalid/feed"})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    assert _level(postgres_url) == (current.procrastinate, current.migration)
+    # A release without migrations of its own: recorded, nothing else.
+    _set_level(postgres_url, "UPDATE feedtool_queue_schema SET procrastinate = '3.10.0rc1'")
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    assert _level(postgres_url) == (current.procrastinate, current.migration)
+    # A schema installed by a feedtool that kept no record: adopted as this release's.
+    _set_level(postgres_url, "DROP TABLE feedtool_queue_schema")
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    assert _level(postgres_url) == (current.procrastinate, current.migration)
+
+
+@pytest.mark.queue
+@pytest.mark.parametrize("command", [["refresh", "--enqueue"], ["worker", "--burst"]])
+def test_a_queue_schema_of_an_older_procrastinate_is_refused_naming_its_migrations(
+    command: list[str], postgres_url: str, write_config: Callable[[str], Path], runner: CliRunner
+) -> None:
+    config = _config(write_config, postgres_url, {"one": "https://example.invalid/feed"})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    _set_level(
+        postgres_url,
+        "UPDATE feedtool_queue_schema SET procrastinate = '3.9.0', migration = %s",
+        "03.03.00_01_pre_priority_lock_fetch_job",
+    )
+    result = runner.invoke(main, ["--config", str(config), *command])
+    assert result.exit_code in (1, 2), result.output
+    message = " ".join(result.output.split())
+    assert "was installed by procrastinate 3.9.0, and the installed procrastinate" in message
+    assert (
+        "needs its migrations 03.04.00_01_pre_add_retry_failed_job_procedure, "
+        "03.04.00_50_post_add_retry_failed_job_procedure (in " in message
+    )
+    assert "install procrastinate 3.9.0 again" in message
+    assert "UPDATE feedtool_queue_schema SET procrastinate = " in message
+    assert _pending(postgres_url) == 1  # nothing queued, nothing run
+
+
+@pytest.mark.queue
+def test_a_queue_schema_of_a_newer_procrastinate_is_refused(
+    postgres_url: str, write_config: Callable[[str], Path], runner: CliRunner
+) -> None:
+    config = _config(write_config, postgres_url, {"one": "https://example.invalid/feed"})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    _set_level(
+        postgres_url,
+        "UPDATE feedtool_queue_schema SET procrastinate = '9.0.0', migration = %s",
+        "09.00.00_01_pre_something",
+    )
+    result = runner.invoke(main, ["--config", str(config), "worker", "--burst"])
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.output.split())
+    assert "is newer than this procrastinate" in message
+    assert "procrastinate 9.0.0 migrated it to 09.00.00_01_pre_something" in message
+    assert "pip install 'procrastinate==9.0.0'" in message
+
+
+@pytest.mark.queue
+def test_a_worker_whose_heartbeat_fails_stops_and_exits_1(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    import psycopg
+
+    # Without heartbeats, other workers take this one's jobs for a dead worker's and
+    # run them again: procrastinate 3.10 meant to stop it, but never did.
+    release = _held(upstream, "/held")
+    config = _config(write_config, postgres_url, {"held": upstream.url("/held")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP FUNCTION procrastinate_update_heartbeat_v1")
+    log = tmp_path / "worker.log"
+    worker = _worker(config, log)
+    workers.append(worker)
+    try:
+        wait_until(lambda: upstream.count("/held") == 1, "the worker's request", timeout=120)
+        wait_until(lambda: "Stop requested" in log.read_text(), "the worker's stop", timeout=120)
+    finally:
+        release.set()  # its running job ends first
+    assert worker.wait(timeout=120) == 1, log.read_text()
+    text = log.read_text()
+    assert "worker round failed (2 of 3)" in text
+    assert re.findall(r"^Error: .*", text, re.MULTILINE) == [
+        "Error: the worker stopped after 3 failed rounds in a row; the last: "
+        "UndefinedFunction: function procrastinate_update_heartbeat_v1(smallint) does not exist"
+    ], text
+    with open_store(postgres_url, read_only=True) as store:
+        assert store.count("held") == 2

@@ -7,6 +7,7 @@ Every server listens on a free loopback port and stops when its ``with`` block e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import os
@@ -104,9 +105,9 @@ class Upstream:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def url(self, path: str) -> str:
-        """The absolute URL of a path on this server."""
-        return self.base + path
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        """The absolute URL of a path on this server (through another of its loopback addresses)."""
+        return f"http://{host}:{self.port}{path}"
 
     def route(self, path: str, responder: Responder) -> None:
         """Answer requests for ``path`` with whatever ``responder`` returns."""
@@ -208,18 +209,33 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # many workers' connections at once (the many-host benches)
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.upstream = Upstream(self.server_address[1])
+    def __init__(self, address: str = "127.0.0.1", shared: Upstream | None = None) -> None:
+        super().__init__((address, shared.port if shared else 0), _Handler)
+        self.upstream = shared or Upstream(self.server_address[1])
 
 
 @contextmanager
-def upstream() -> Iterator[Upstream]:
-    """An HTTP upstream on a free loopback port, for the ``with`` block."""
-    server = _Server()
-    with running(server):
-        yield server.upstream
+def upstream(hosts: Sequence[str] = ("127.0.0.1",)) -> Iterator[Upstream]:
+    """An HTTP upstream on a free loopback port, for the ``with`` block; with more
+    ``hosts`` (127.0.0.2, 127.0.0.3, ...: all loopback on Linux), the same upstream on
+    the same port of each, which clients take for distinct hosts."""
+    first = _Server(hosts[0])
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(running(first))
+        for host in hosts[1:]:
+            stack.enter_context(running(_Server(host, first.upstream)))
+        yield first.upstream
+
+
+def loopback_hosts(count: int) -> tuple[str, ...]:
+    """``count`` distinct loopback addresses, 127.0.0.1 first.
+
+    >>> loopback_hosts(3)
+    ('127.0.0.1', '127.0.0.2', '127.0.0.3')
+    """
+    return tuple(f"127.0.{n // 250}.{n % 250 + 1}" for n in range(count))
 
 
 @dataclass(frozen=True)
