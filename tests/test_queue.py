@@ -548,3 +548,35 @@ def test_a_worker_whose_heartbeat_fails_stops_and_exits_1(
     ], text
     with open_store(postgres_url, read_only=True) as store:
         assert store.count("held") == 2
+
+
+@pytest.mark.queue
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signalled_worker_finishes_its_running_job_and_takes_no_other(
+    sig: signal.Signals,
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    """What the README's systemd unit relies on: `systemctl stop` (SIGTERM) lets the
+    running job store its source whole, and leaves the waiting jobs to other workers."""
+    release = _held(upstream, "/held")
+    upstream.serve("/later", podcast(2, show="Later", seed=3, notes=100))
+    config = _config(write_config, postgres_url, {"held": upstream.url("/held"), "later": upstream.url("/later")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    worker = _worker(config, tmp_path / "worker.log")
+    workers.append(worker)
+    wait_until(lambda: upstream.count("/held") == 1, "the worker's first request", timeout=120)
+    worker.send_signal(sig)
+    # The signal has been handled (no new job is fetched) before the held answer comes.
+    wait_until(lambda: "Stop requested" in (tmp_path / "worker.log").read_text(), "the worker's stop", timeout=60)
+    release.set()
+    assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
+    assert upstream.count("/later") == 0
+    assert _pending(postgres_url) == 1  # the other source still waits for a worker
+    with open_store(postgres_url, read_only=True) as store:
+        assert store.count("held") == 2
+        assert [(s.status, s.episode_count) for s in store.source_states("held")] == [("ok", 2)]
