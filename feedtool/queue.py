@@ -39,7 +39,7 @@ from feedtool.patterns import RuleBudget
 from feedtool.redact import operator_location
 from feedtool.refresh import SourceResult, _failed, refresh_source, retag
 from feedtool.store import open_store
-from feedtool.store.postgres import is_postgresql
+from feedtool.store.postgres import connect_options, is_postgresql
 
 if TYPE_CHECKING:
     import procrastinate
@@ -98,7 +98,7 @@ class DatabaseHostLimiter(HostLimiter):
         super().__init__()
         self._location = operator_location(url)
         self._pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
-            url, min_size=1, max_size=size, kwargs={"autocommit": False}, open=False
+            url, min_size=1, max_size=size, kwargs={"autocommit": False, **connect_options(url)}, open=False
         )
         self._pool.open(wait=False)
 
@@ -170,7 +170,9 @@ def _app(url: str) -> procrastinate.App:
     import procrastinate
 
     # A database that is gone fails a worker's round after POOL_TIMEOUT, not psycopg_pool's 30 s.
-    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url, timeout=POOL_TIMEOUT))
+    return procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=url, timeout=POOL_TIMEOUT, kwargs=connect_options(url))
+    )
 
 
 #: feedtool's record of the procrastinate release that installed (or last migrated) the
@@ -211,7 +213,7 @@ def _ensure_schema(url: str) -> None:
 
     current = installed_level()
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(url, autocommit=True, **connect_options(url)) as conn:
             recorded = _recorded(conn)
             if recorded is None:
                 with conn.transaction():
@@ -305,7 +307,7 @@ def _waiting(url: str) -> set[str]:
     import psycopg
 
     try:
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, **connect_options(url)) as conn:
             rows = conn.execute(
                 "SELECT queueing_lock FROM procrastinate_jobs "
                 "WHERE queue_name = %s AND status = 'todo' AND queueing_lock IS NOT NULL",
@@ -515,9 +517,20 @@ def _reason(exc: BaseException) -> str:
 
 
 async def _sweep(app: procrastinate.App, stalled_after: float) -> None:
+    """Every stalled_after seconds, retry dead workers' jobs. A sweep that fails is
+    logged and the next one comes as usual (regression: the first failure ended the
+    sweeping for the worker's life, silently); a database that stays gone fails the
+    worker's own round."""
+    import procrastinate.exceptions
+    import psycopg
+    import psycopg_pool
+
     while True:
         await asyncio.sleep(stalled_after)
-        await _retry_stalled(app, stalled_after)
+        try:
+            await _retry_stalled(app, stalled_after)
+        except (procrastinate.exceptions.ConnectorException, psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            log.warning("looking for dead workers' jobs failed: %s; again in %g s", _reason(exc), stalled_after)
 
 
 async def _retry_stalled(app: procrastinate.App, stalled_after: float) -> None:

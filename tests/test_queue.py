@@ -580,3 +580,42 @@ def test_a_signalled_worker_finishes_its_running_job_and_takes_no_other(
     with open_store(postgres_url, read_only=True) as store:
         assert store.count("held") == 2
         assert [(s.status, s.episode_count) for s in store.source_states("held")] == [("ok", 2)]
+
+
+def test_a_failed_sweep_for_dead_workers_jobs_is_followed_by_the_next(caplog: pytest.LogCaptureFixture) -> None:
+    """Regression: in a long-running worker the first sweep that met a database error
+    ended the sweeping for good, silently, and dead workers' jobs stayed stuck. (A
+    fake procrastinate App: the failure is the database's, at the worst moment.)"""
+    import asyncio
+
+    import procrastinate.exceptions
+
+    from feedtool import queue
+
+    class JobManager:
+        def __init__(self) -> None:
+            self.asked = 0
+            self.retried: list[str] = []
+
+        async def get_stalled_jobs(self, **_: object) -> list[object]:
+            self.asked += 1
+            if self.asked == 1:
+                raise procrastinate.exceptions.ConnectorException("Database error.")
+            return [type("Job", (), {"id": 7, "task_kwargs": {"show_id": "s"}})()] if self.asked == 2 else []
+
+        async def retry_job(self, job: object) -> None:
+            self.retried.append(str(getattr(job, "id", "")))
+
+    manager = JobManager()
+    app = type("App", (), {"job_manager": manager})()
+
+    async def run() -> None:
+        sweeper = asyncio.create_task(queue._sweep(app, 0))  # type: ignore[arg-type]
+        while manager.asked < 3 and not sweeper.done():
+            await asyncio.sleep(0)
+        assert not sweeper.done(), "the sweeping ended"
+        sweeper.cancel()
+
+    asyncio.run(run())
+    assert manager.retried == ["7"]
+    assert "looking for dead workers' jobs failed: ConnectorException: Database error." in caplog.text

@@ -552,6 +552,9 @@ def test_postgresql_stopping_mid_refresh_loses_nothing(
     assert "internal error" not in output
     assert (answer.status_code, answer.headers["Cache-Control"]) == (503, "no-store")
     assert answer.get_data(as_text=True).startswith(f"503 store unavailable: cannot connect to the store {masked}")
+    # Its pool made before the crash waited its busy_timeout, then asked the server why (regression: no reason).
+    assert "within 1 s: connection failed: " in answer.get_data(as_text=True)
+    assert "Connection refused" in answer.get_data(as_text=True)
     assert _count(store) == (small, {"old"})  # the crash undid the whole transaction
     code, output = finish(feedtool(config, "refresh"))
     assert code == 0, output

@@ -705,3 +705,19 @@ def test_a_store_keeps_its_identity_and_records_a_configs_time_once(backend_url:
     assert other == datetime(2030, 1, 3, tzinfo=UTC)
     # PostgreSQL (many web nodes): the first node's time for this config; SQLite (one machine): the file's.
     assert later == (first if backend_url.startswith("postgresql://") else datetime(2030, 1, 2, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_postgresql_store_that_cannot_be_reached_is_an_error_with_the_reason(read_only: bool) -> None:
+    """Regression: a reader waited its whole busy_timeout (30 s by default) while the
+    pool retried in the background, then said "cannot connect ... within 30 s" without
+    the reason; the operator's terminal meanwhile filled with the pool's warnings."""
+    url = f"postgresql://feedtool:s3cret-pw@127.0.0.1:{free_port()}/feedtool"
+    with pytest.raises(StoreError) as raised:
+        open_store(url, read_only=read_only, busy_timeout=5)
+    message = str(raised.value)
+    assert message.startswith(f"cannot connect to the store postgresql://127.0.0.1:{url.split(':')[3]}: ")
+    assert "Connection refused" in message
+    assert "s3cret" not in message
+    assert "within" not in message  # at once, not after the pool's wait
+    close_pools(url)

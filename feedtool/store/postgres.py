@@ -208,12 +208,18 @@ def _pool(url: str, timeout: float) -> psycopg_pool.ConnectionPool[Any]:
     with _pools_lock:
         pool = _pools.get(url)
         if pool is None:
+            # One connection first, to fail at once with the server's words: a pool
+            # retries in the background, and its caller would wait its whole timeout
+            # for "cannot connect" without a reason.
+            reason = _unreachable(url, timeout)
+            if reason is not None:
+                raise StoreError(f"cannot connect to the store {operator_location(url)}: {reason}")
             pool = _pools[url] = psycopg_pool.ConnectionPool(
                 url,
                 min_size=1,
-                max_size=16,
+                max_size=POOL_SIZE,
                 timeout=timeout,
-                kwargs={"autocommit": True},
+                kwargs={"autocommit": True, **connect_options(url)},
                 # One round trip before handing a connection out: one that a server restart
                 # closed is replaced, not given to a store. Stores are long-lived: it is rare.
                 check=psycopg_pool.ConnectionPool.check_connection,
@@ -221,6 +227,35 @@ def _pool(url: str, timeout: float) -> psycopg_pool.ConnectionPool[Any]:
             )
             pool.open(wait=False)
         return pool
+
+
+#: Connections a process keeps to one store at most.
+POOL_SIZE = 16
+#: Seconds to wait for a connection to the server, when the URL does not say.
+CONNECT_TIMEOUT = 10
+
+
+def connect_options(url: str) -> dict[str, Any]:
+    """libpq's connect_timeout (none by default: a host that drops packets would hang a
+    connection for minutes), unless the URL sets its own."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    return {} if "connect_timeout" in conninfo_to_dict(url) else {"connect_timeout": CONNECT_TIMEOUT}
+
+
+def _unreachable(url: str, timeout: float) -> str | None:
+    """Why a new connection to url fails (the server's or the network's words), or None."""
+    import psycopg
+
+    options = connect_options(url)
+    if options:
+        # libpq counts whole seconds, and takes anything under 2 as 2.
+        options["connect_timeout"] = max(2, min(CONNECT_TIMEOUT, round(timeout)))
+    try:
+        with psycopg.connect(url, **options):
+            return None
+    except psycopg.OperationalError as exc:
+        return _message(exc)
 
 
 def close_pools(url: str | None = None) -> None:
@@ -265,7 +300,10 @@ class PostgresStore(Store):
             # refresh's 30 s), and a server with busy_timeout 1 waited 30 s for a stopped database.
             conn = self._pool.getconn(timeout=busy_timeout)
         except psycopg_pool.PoolTimeout as exc:
-            raise StoreError(f"cannot connect to the store {self.location} within {busy_timeout:g} s") from exc
+            reason = _unreachable(url, busy_timeout) or f"all {POOL_SIZE} of this process's connections are in use"
+            raise StoreError(
+                f"cannot connect to the store {self.location} within {busy_timeout:g} s: {reason}"
+            ) from exc
         # The SQLite store's code runs on the adapter: its db is a _Connection here. A
         # reader's statements are bounded by busy_timeout: on SQLite it bounds the wait for
         # a writer's lock; here readers wait for no writer, but a schema change's lock or
@@ -498,7 +536,7 @@ def refresh_lock(url: str, *, wait: bool = False) -> Iterator[None]:
         raise StoreError("a postgresql:// store needs psycopg: pip install 'feedtool[postgresql]'") from exc
     location = operator_location(url)
     try:
-        conn = psycopg.connect(url, autocommit=True)
+        conn = psycopg.connect(url, autocommit=True, **connect_options(url))
     except psycopg.OperationalError as exc:
         raise StoreError(f"cannot connect to the store {location}: {_message(exc)}") from exc
     with conn:
