@@ -636,7 +636,7 @@ def main() -> None:
             ("index", lambda w: bench_index(w, 30 if quick else 10_000, 200 if quick else 50_000, repeats)),
             ("updates", lambda w: bench_updates(w, [40, 160, 320] if quick else [4_000, 16_000, 32_000], repeats)),
             ("nodes", lambda w: bench_nodes(w, 50 if quick else 1000, 1 if quick else 5, repeats, report)),
-            ("queue", lambda w: bench_queue(w, report, 40 if quick else 200)),
+            ("queue", lambda w: bench_queue(w, report, 40 if quick else 200, episodes=200 if quick else 20_000)),
         ]
         for name, step in steps:
             if args.only and name not in args.only:

@@ -50,7 +50,9 @@ def _burst(config: Path, processes: int, concurrency: int, log: Path) -> float:
     return elapsed
 
 
-def bench_queue(work: Path, report: Callable[[Row], object], sources: int = 200, hosts: int = 20) -> None:
+def bench_queue(
+    work: Path, report: Callable[[Row], object], sources: int = 200, hosts: int = 20, episodes: int = 20_000
+) -> None:
     """Refreshed sources per second for each of SETUPS; each run on a fresh database."""
     import psycopg
     from run import Row
@@ -106,3 +108,25 @@ def bench_queue(work: Path, report: Callable[[Row], object], sources: int = 200,
                        "1 process x 1"))  # fmt: skip
         mean = statistics.mean(_delay(n) for n in range(sources))
         report(Row("one job at a time, latency bound (1 / mean upstream delay)", 1 / mean, "sources/s"))
+
+        # What a worker's own part costs on each store: the first store of a large listing.
+        sqlite_s = _first_store(str(work / "first-store.sqlite"), episodes)
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute('CREATE DATABASE "first_store"')
+        postgres_s = _first_store(cluster.url("first_store"), episodes)
+        report(Row(f"first store of {episodes:,} episodes, PostgreSQL", postgres_s, "s", sqlite_s, "SQLite"))
+
+
+def _first_store(location: str, episodes: int) -> float:
+    """Seconds to store a new show of ``episodes`` episodes (bench/run.py's populate)."""
+    from run import populate
+
+    from feedtool.store import open_store
+    from feedtool.store.postgres import close_pools
+
+    with open_store(location) as store:
+        started = time.perf_counter()
+        populate(store, 1, episodes)
+        elapsed = time.perf_counter() - started
+    close_pools()
+    return elapsed

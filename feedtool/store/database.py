@@ -349,14 +349,14 @@ class Store:
             source_id = self._source_id(plan.show_id, kind, location)
             self._ensure_show(plan.show_id)
             now = _now()
-            ids = {provisional: self._insert(plan.show_id, row, now) for provisional, row in plan.inserts}
+            created = self._insert_all(plan.show_id, [row for _, row in plan.inserts], now)
+            ids = dict(zip((provisional for provisional, _ in plan.inserts), created, strict=True))
             # The new episodes' tags in one statement: one call per episode cost more than the rows.
             self.db.executemany(
                 "INSERT INTO episode_tags (tag, episode_id) VALUES (?, ?)",
                 [(tag, ids[provisional]) for provisional, row in plan.inserts for tag in row.tags],
             )
-            for episode_id, row in plan.updates:
-                self._update(episode_id, row, now)
+            self._update_all(plan.updates, now)
             self.db.executemany(
                 "INSERT INTO episode_links (source_id, item_guid, episode_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 ((source_id, guid, ids.get(episode_id, episode_id)) for guid, episode_id in plan.links),
@@ -383,8 +383,7 @@ class Store:
         with self.transaction():
             self._ensure_show(show_id)
             now = _now()
-            for episode_id, row in updates:
-                self._update(episode_id, row, now)
+            self._update_all(updates, now)
             self.db.execute("UPDATE shows SET rules_digest = ? WHERE id = ?", (rules_digest, show_id))
             if updates:
                 self._bump(show_id, now)
@@ -394,6 +393,10 @@ class Store:
         """The digest of the rules the show's stored tags were computed with."""
         row = self.db.execute("SELECT rules_digest FROM shows WHERE id = ?", (show_id,)).fetchone()
         return None if row is None else row[0]
+
+    def _insert_all(self, show_id: str, rows: Sequence[Row], now: int) -> list[int]:
+        """Insert new episodes; their ids, in order."""
+        return [self._insert(show_id, row, now) for row in rows]
 
     def _insert(self, show_id: str, row: Row, now: int) -> int:
         cursor = self.db.execute(
@@ -405,17 +408,22 @@ class Store:
         )
         return int(cursor.lastrowid or 0)
 
-    def _update(self, episode_id: int, row: Row, now: int) -> None:
-        self.db.execute(
+    def _update_all(self, updates: Sequence[tuple[int, Row]], now: int) -> None:
+        """Rewrite stored episodes and their tags: three statements for all of them (on
+        PostgreSQL, one round trip each instead of three an episode)."""
+        if not updates:
+            return
+        self.db.executemany(
             """UPDATE episodes SET title = :title, data = :data, ranks = :ranks, tags = :tags,
                categories = :categories, search = :search, published = :published,
                sort_time = COALESCE(:published, first_seen), duration = :duration, updated = :now
                WHERE id = :id""",
-            {**_columns(row), "id": episode_id, "now": now},
+            [{**_columns(row), "id": episode_id, "now": now} for episode_id, row in updates],
         )
-        self.db.execute("DELETE FROM episode_tags WHERE episode_id = ?", (episode_id,))
+        self.db.executemany("DELETE FROM episode_tags WHERE episode_id = ?", [(episode_id,) for episode_id, _ in updates])
         self.db.executemany(
-            "INSERT INTO episode_tags (tag, episode_id) VALUES (?, ?)", [(t, episode_id) for t in row.tags]
+            "INSERT INTO episode_tags (tag, episode_id) VALUES (?, ?)",
+            [(tag, episode_id) for episode_id, row in updates for tag in row.tags],
         )
 
     def _bump(self, show_id: str, now: int) -> None:

@@ -189,7 +189,7 @@ class _Connection:
         if self.timeout_ms is not None:
             self.conn.execute("SELECT set_config('statement_timeout', %s, true)", (self.timeout_ms,))
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
         rows = list(rows)
         if rows:
             with self.conn.cursor() as cursor:
@@ -420,17 +420,28 @@ class PostgresStore(Store):
         ).fetchone()
         return int(row[0])
 
-    def _insert(self, show_id: str, row: Row, now: int) -> int:
+    def _insert_all(self, show_id: str, rows: Sequence[Row], now: int) -> list[int]:
+        """Insert new episodes in one batch (psycopg pipelines an executemany: one round
+        trip, where one statement an episode made a first refresh of 100,000 items take
+        25 s); their ids, in order."""
+        if not rows:
+            return []
         # The CAST: psycopg sends a None as untyped, and PostgreSQL deduces a parameter's
         # type from each use: bigint from the column, integer from :now in COALESCE.
-        created = self.db.execute(
-            """INSERT INTO episodes (show_id, guid, title, data, ranks, tags, categories, search,
+        sql = """INSERT INTO episodes (show_id, guid, title, data, ranks, tags, categories, search,
                published, sort_time, duration, first_seen, updated)
                VALUES (:show_id, :guid, :title, :data, :ranks, :tags, :categories, :search,
-               :published, COALESCE(CAST(:published AS BIGINT), :now), :duration, :now, :now) RETURNING id""",
-            {**_columns(row), "show_id": show_id, "guid": row.episode.guid, "now": now},
-        ).fetchone()
-        return int(created[0])
+               :published, COALESCE(CAST(:published AS BIGINT), :now), :duration, :now, :now) RETURNING id"""
+        params = [{**_columns(row), "show_id": show_id, "guid": row.episode.guid, "now": now} for row in rows]
+        ids: list[int] = []
+        with self._conn.cursor() as cursor:
+            cursor.executemany(_translate(sql), params, returning=True)
+            while True:
+                created = cursor.fetchone()
+                ids.append(int(created[0]))  # type: ignore[index]
+                if not cursor.nextset():
+                    break
+        return ids
 
     # --- what differs in reading -----------------------------------------------------
 
