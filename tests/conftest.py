@@ -121,15 +121,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"{name}: {path}")
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[Cluster]:
-    """A throwaway PostgreSQL cluster for the session; skipped without the server or psycopg."""
+def _postgres_bindir() -> Path:
+    """Where the PostgreSQL server's programs are; the test is skipped without them or psycopg."""
     bindir = postgres.find_bindir()
     if bindir is None:
         pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl): install Debian's postgresql")
     if importlib.util.find_spec("psycopg") is None:
         pytest.skip("psycopg is not installed: pip install 'feedtool[postgresql]'")
-    with postgres.cluster(bindir) as running:
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the session; skipped without the server or psycopg."""
+    with postgres.cluster(_postgres_bindir()) as running:
         try:
             yield running
         finally:
@@ -172,12 +177,7 @@ def any_store(backend_url: str) -> Iterator[Store]:
 def stoppable_cluster() -> Iterator[Cluster]:
     """A PostgreSQL cluster of the module's own, for the tests that stop its server (the
     session's cluster serves every other test meanwhile); skipped as postgres_cluster."""
-    bindir = postgres.find_bindir()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl): install Debian's postgresql")
-    if importlib.util.find_spec("psycopg") is None:
-        pytest.skip("psycopg is not installed: pip install 'feedtool[postgresql]'")
-    with postgres.cluster(bindir) as running:
+    with postgres.cluster(_postgres_bindir()) as running:
         yield running
 
 
