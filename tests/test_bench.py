@@ -13,6 +13,7 @@ from feedtool.testing.servers import GUNICORN
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.bench
 @pytest.mark.skipif(GUNICORN is None, reason="gunicorn is not installed")
 def test_bench_quick_run() -> None:
     result = subprocess.run(
