@@ -67,23 +67,42 @@ class Response:
 
 
 class HostLimiter:
-    """At most one request at a time per host, across the threads of one refresh."""
+    """At most one request at a time per host, across the threads of one refresh, and
+    none while a host's Retry-After pause lasts (whichever source it answered)."""
 
     def __init__(self) -> None:
         self._locks: dict[str, threading.Lock] = {}
+        self._paused_until: dict[str, float] = {}  # host -> time.monotonic()
         self._guard = threading.Lock()
 
     def acquire(self, url: str, timeout: float) -> Callable[[], None]:
-        """Wait (at most timeout seconds) for the host of url; return what releases it.
+        """Wait (at most timeout seconds) for the host of url, and for the end of its
+        pause; return what releases it.
 
         The release may be called from another thread: the one whose request ends last.
         """
-        host = (urlsplit(url).hostname or "").lower()
+        host = _host(url)
+        started = time.monotonic()
         with self._guard:
             lock = self._locks.setdefault(host, threading.Lock())
         if not lock.acquire(timeout=max(timeout, 0)):
             raise FetchError(f"gave up waiting for another request to {host} to finish")
+        try:
+            # Holding the host: the requests queued behind this one wait out the pause too.
+            with self._guard:
+                pause = self._paused_until.get(host, 0.0) - time.monotonic()
+            wait_for_pause(host, pause, timeout - (time.monotonic() - started))
+        except BaseException:
+            lock.release()
+            raise
         return lock.release
+
+    def pause(self, url: str, seconds: float) -> None:
+        """The host of url asked (Retry-After) for no request during the next ``seconds``."""
+        host = _host(url)
+        with self._guard:
+            until = time.monotonic() + seconds
+            self._paused_until[host] = max(self._paused_until.get(host, 0.0), until)
 
     @contextmanager
     def hold(self, url: str, timeout: float) -> Iterator[None]:
@@ -93,6 +112,20 @@ class HostLimiter:
             yield
         finally:
             release()
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def wait_for_pause(host: str, pause: float, timeout: float) -> None:
+    """Sleep out a host's Retry-After pause, or fail at once if it lasts past timeout."""
+    if pause <= 0:
+        return
+    if pause > timeout:
+        raise FetchError(f"{host} asked for no request for another {pause:.0f} s (Retry-After); try later")
+    log.info("%s asked for a pause (Retry-After): waiting %.1f s", host, pause)
+    time.sleep(pause)
 
 
 class _Connections:
@@ -363,6 +396,10 @@ class Fetcher:
                                 _header(response, "Last-Modified"), None, moved)  # fmt: skip
             if response.status_code in (429, 503) or response.status_code >= 500:
                 wait = _retry_after(response.headers.get("Retry-After"), self.config.retry_after_cap)
+                if wait is not None:
+                    # For every request to the host that answered, not this source's only; recorded
+                    # while this request still holds the host, so none slips in before it.
+                    self.limiter.pause(response.url, wait)
                 raise _Retry(f"HTTP {response.status_code} {response.reason}", wait)
             if response.status_code in (401, 403):
                 hint = "check its username/password or headers" if sent else "it may need credentials"

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ from urllib.parse import urlsplit
 
 from feedtool.config import Config
 from feedtool.errors import FetchError, QueueError, SourceError, StoreError
-from feedtool.fetch import Fetcher, HostLimiter
+from feedtool.fetch import Fetcher, HostLimiter, wait_for_pause
 from feedtool.patterns import RuleBudget
 from feedtool.redact import operator_location
 from feedtool.refresh import SourceResult, _failed, refresh_source, retag
@@ -111,6 +112,7 @@ class DatabaseHostLimiter(HostLimiter):
         import psycopg_pool
 
         host = (urlsplit(url).hostname or "").lower()
+        started = time.monotonic()
         # This process's threads queue locally first: a waiting thread holds no connection.
         release_local = super().acquire(url, timeout)
         try:
@@ -122,6 +124,13 @@ class DatabaseHostLimiter(HostLimiter):
             # lock_timeout 0 would mean no bound at all.
             conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{max(int(timeout * 1000), 1)}ms",))
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (host_key(host),))
+            # A pause another worker recorded for the host (Retry-After), waited out holding its lock.
+            row = conn.execute(
+                "SELECT EXTRACT(EPOCH FROM until - clock_timestamp())::float8 FROM feedtool_host_pauses "
+                "WHERE host_key = %s",
+                (host_key(host),),
+            ).fetchone()
+            wait_for_pause(host, 0.0 if row is None else float(row[0]), timeout - (time.monotonic() - started))
         except psycopg.errors.LockNotAvailable as exc:
             self._put(conn, release_local)
             raise FetchError(f"gave up waiting for another worker's request to {host} to finish") from exc
@@ -132,6 +141,25 @@ class DatabaseHostLimiter(HostLimiter):
             self._put(conn, release_local)
             raise
         return lambda: self._put(conn, release_local)
+
+    def pause(self, url: str, seconds: float) -> None:
+        """Record the host's Retry-After for every worker (and this process's threads)."""
+        import psycopg
+        import psycopg_pool
+
+        super().pause(url, seconds)
+        host = (urlsplit(url).hostname or "").lower()
+        try:
+            with self._pool.connection(timeout=5) as conn:
+                conn.execute(
+                    "INSERT INTO feedtool_host_pauses (host_key, until) "
+                    "VALUES (%s, clock_timestamp() + make_interval(secs => %s)) ON CONFLICT (host_key) "
+                    "DO UPDATE SET until = GREATEST(feedtool_host_pauses.until, excluded.until)",
+                    (host_key(host), seconds),
+                )
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            # The pause still holds in this process; the other workers may ask once too early.
+            log.warning("cannot record the pause %s asked for in %s: %s", host, self._location, exc)
 
     def _put(self, conn: psycopg.Connection[Any], release_local: Callable[[], None]) -> None:
         # The rollback ends the transaction and its lock; a broken connection is dropped by the pool.
@@ -228,6 +256,14 @@ def _ensure_schema(url: str) -> None:
                         recorded = current
             if recorded.migration == current.migration and recorded.procrastinate != current.procrastinate:
                 _record(conn, current)  # a release without migrations: nothing to do but say so
+            if not conn.execute("SELECT to_regclass('feedtool_host_pauses') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    # Each upstream host's Retry-After, for every worker (host_key as the host locks).
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS feedtool_host_pauses "
+                        "(host_key BIGINT PRIMARY KEY, until TIMESTAMPTZ NOT NULL)"
+                    )
     except psycopg.Error as exc:
         raise QueueError(f"cannot prepare the queue in {operator_location(url)}: {exc}") from exc
     if recorded.migration != current.migration:

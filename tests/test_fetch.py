@@ -19,7 +19,7 @@ from feedtool.errors import FetchError
 from feedtool.fetch import Fetcher, HostLimiter
 from feedtool.model import Credentials
 from feedtool.redact import origin
-from feedtool.testing.servers import Reply, Request, Upstream
+from feedtool.testing.servers import Reply, Request, Upstream, wait_until
 
 import hostile
 
@@ -334,3 +334,38 @@ def test_connection_errors_do_not_quote_the_token(fetcher: Fetcher) -> None:
             f"http://127.0.0.1:{port}/feed?token=tok-5e8b1a&page=2"
         )
     assert "tok-5e8b1a" not in str(caught.value)
+
+
+def test_a_hosts_retry_after_holds_for_its_other_sources(upstream: Upstream) -> None:
+    """Regression: a 429's Retry-After held only for the source it answered; the next
+    source on the same host asked at once, in the pause the host had asked for."""
+    answered: dict[str, list[float]] = {"/a": [], "/b": []}
+
+    def busy_once(request: Request) -> Reply:
+        answered[request.path].append(time.monotonic())
+        if request.path == "/a" and len(answered["/a"]) == 1:
+            return Reply(b"busy", 429, {"Retry-After": "1"})
+        return Reply(b"<rss/>")
+
+    upstream.route("/a", busy_once)
+    upstream.route("/b", busy_once)
+    fetcher = Fetcher(FAST)
+    first = threading.Thread(target=fetcher.get, args=(upstream.url("/a"),))
+    first.start()
+    wait_until(lambda: len(answered["/a"]) == 1, "the 429")
+    assert fetcher.get(upstream.url("/b")).body == b"<rss/>"
+    first.join()
+    assert answered["/b"][0] - answered["/a"][0] >= 1.0  # asked after the pause, not in it
+    assert len(answered["/a"]) == 2
+
+
+def test_a_pause_longer_than_the_wait_for_the_host_fails_the_source_at_once() -> None:
+    limiter = HostLimiter()
+    limiter.pause("http://a.example/1", 100)
+    with pytest.raises(FetchError, match=r"^a.example asked for no request for another 100 s \(Retry-After\)"):
+        limiter.acquire("http://a.example/2", 5)
+    with limiter.hold("http://b.example/1", 5):  # other hosts are not paused
+        pass
+    limiter.pause("http://a.example/1", 0)  # a shorter pause does not shorten the one under way
+    with pytest.raises(FetchError, match="Retry-After"):
+        limiter.acquire("http://a.example/2", 5)

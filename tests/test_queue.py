@@ -619,3 +619,44 @@ def test_a_failed_sweep_for_dead_workers_jobs_is_followed_by_the_next(caplog: py
     asyncio.run(run())
     assert manager.retried == ["7"]
     assert "looking for dead workers' jobs failed: ConnectorException: Database error." in caplog.text
+
+
+@pytest.mark.queue
+def test_a_hosts_retry_after_holds_for_every_worker(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    """Regression: a 429's Retry-After held for the source it answered; another worker
+    asked the same host for its next source at once, in the pause the host asked for."""
+    asked: dict[str, list[float]] = {"/a": [], "/b": [], "/c": []}
+    body = podcast(2, show="Paused", notes=100)
+
+    def answer(request: Request) -> Reply:
+        asked[request.path].append(time.monotonic())
+        if request.path == "/a" and len(asked["/a"]) == 1:
+            return Reply(b"busy", 429, {"Retry-After": "4"})
+        return Reply(body, 200, {"Content-Type": RSS})
+
+    for path in asked:
+        upstream.route(path, answer)
+    config = _config(write_config, postgres_url, {name: upstream.url(f"/{name}") for name in ("a", "b", "c")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue", "a"]).exit_code == 0
+    first = _worker(config, tmp_path / "first.log", "--burst")
+    workers.append(first)
+    wait_until(lambda: len(asked["/a"]) == 1, "the 429", timeout=120)
+    # The other sources of that host come to a worker of their own while the first one waits.
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue", "b", "c"]).exit_code == 0
+    second = _worker(config, tmp_path / "second.log", "--burst")
+    workers.append(second)
+    assert first.wait(timeout=120) == 0, (tmp_path / "first.log").read_text()
+    assert second.wait(timeout=120) == 0, (tmp_path / "second.log").read_text()
+    busy = asked["/a"][0]
+    after = sorted(t - busy for times in asked.values() for t in times if t > busy)
+    assert len(after) == 3  # a's second try, b and c
+    assert after[0] >= 4.0, after  # none within the pause the host asked for
+    with open_store(postgres_url, read_only=True) as store:
+        assert {show: store.count(show) for show in ("a", "b", "c")} == {"a": 2, "b": 2, "c": 2}

@@ -420,7 +420,9 @@ class Store:
                WHERE id = :id""",
             [{**_columns(row), "id": episode_id, "now": now} for episode_id, row in updates],
         )
-        self.db.executemany("DELETE FROM episode_tags WHERE episode_id = ?", [(episode_id,) for episode_id, _ in updates])
+        self.db.executemany(
+            "DELETE FROM episode_tags WHERE episode_id = ?", [(episode_id,) for episode_id, _ in updates]
+        )
         self.db.executemany(
             "INSERT INTO episode_tags (tag, episode_id) VALUES (?, ?)",
             [(tag, episode_id) for episode_id, row in updates for tag in row.tags],
