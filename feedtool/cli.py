@@ -227,7 +227,14 @@ def _enqueue(config: Config, shows: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("-c", "--concurrency", default=1, show_default=True, type=click.IntRange(1, 32), help="jobs at a time")
+@click.option(
+    "-c",
+    "--concurrency",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="jobs at a time (more: run more processes)",
+)
 @click.option("--burst", is_flag=True, help="exit 0 once no job is waiting or running")
 @click.option(
     "--stalled-after",

@@ -149,7 +149,10 @@ class Publisher:
         """ETag and Last-Modified of a feed, from one cheap query."""
         feed = self.feed_config(name)
         version, changed = self.store.version(feed.show)
-        parts = (__version__, self.config.digest, self.store.identity(), name, fmt, flt.query_string, self_url)
+        # The config's time is in the body (lastBuildDate, updated) and in Last-Modified:
+        # an edit that changes only it (a comment; touch) must change the ETag too.
+        config = f"{self.config.digest}@{int(self._config_time.timestamp())}"
+        parts = (__version__, config, self.store.identity(), name, fmt, flt.query_string, self_url)
         key = "\0".join((*parts, str(version)))
         etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
         last_modified = max(changed or self._config_time, self._config_time)
@@ -278,6 +281,7 @@ class Publisher:
             "index",
             __version__,
             self.config.digest,
+            str(int(self._config_time.timestamp())),
             self.store.identity(),
             base_url,
             str(self.store.commits()),

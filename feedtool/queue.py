@@ -27,20 +27,24 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from feedtool.config import Config
-from feedtool.errors import FetchError, QueueError, SourceError, StoreError
+from feedtool.config import Config, load
+from feedtool.errors import ConfigError, FetchError, QueueError, SourceError, StoreError
 from feedtool.fetch import Fetcher, HostLimiter, wait_for_pause
 from feedtool.patterns import RuleBudget
 from feedtool.redact import operator_location
 from feedtool.refresh import SourceResult, _failed, refresh_source, retag
 from feedtool.store import open_store
-from feedtool.store.postgres import connect_options, is_postgresql
+from feedtool.store.postgres import POOL_SIZE, connect_options, is_postgresql, shared_refresh_lock
 
 if TYPE_CHECKING:
     import procrastinate
@@ -122,7 +126,11 @@ class DatabaseHostLimiter(HostLimiter):
             raise StoreError(f"no connection to {self._location} for the lock of {host}") from exc
         try:
             # lock_timeout 0 would mean no bound at all.
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{max(int(timeout * 1000), 1)}ms",))
+            left = timeout - (time.monotonic() - started)
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{max(int(left * 1000), 1)}ms",))
+            # The lock lives in a transaction left idle for the whole request: a server's
+            # idle_in_transaction_session_timeout (common on managed PostgreSQL) would end it mid-request.
+            conn.execute("SELECT set_config('idle_in_transaction_session_timeout', '0', true)")
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (host_key(host),))
             # A pause another worker recorded for the host (Retry-After), waited out holding its lock.
             row = conn.execute(
@@ -376,7 +384,7 @@ def refresh_job(config: Config, fetcher: Fetcher, job: Job) -> SourceResult | No
     if show is None or source is None:
         log.warning("%s %s: no longer in the config; job dropped", job.show_id, operator_location(job.location))
         return None
-    with open_store(config.store) as store:
+    with shared_refresh_lock(str(config.store)), open_store(config.store) as store:
         force = job.force
         try:
             if store.rules_digest(show.id) != show.rules_digest:
@@ -402,6 +410,9 @@ def work(
     on_result: Callable[[SourceResult], None] | None = None,
 ) -> None:
     """Run a worker: until stopped by a signal, or with ``burst`` until no job waits or runs."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        # Each job holds one of the process's store connections (store.postgres.POOL_SIZE) throughout.
+        raise QueueError(f"concurrency must be 1 to {MAX_CONCURRENCY}, not {concurrency}: run more worker processes")
     if stalled_after < 3 * HEARTBEAT:
         raise QueueError(f"stalled_after must be at least {3 * HEARTBEAT:g} s: three heartbeats, not {stalled_after:g}")
     url = require_postgresql(config)
@@ -410,9 +421,11 @@ def work(
     fetcher = Fetcher(config.fetch, limiter)
     app = _app(url)
 
+    configs = _Configs(config)
+
     @app.task(name=TASK, queue=QUEUE)
     def _refresh(show_id: str, kind: str, location: str, force: bool = False) -> None:
-        result = refresh_job(config, fetcher, Job(show_id, kind, location, force))
+        result = refresh_job(configs.current(), fetcher, Job(show_id, kind, location, force))
         if result is not None and on_result is not None:
             on_result(result)
 
@@ -430,6 +443,45 @@ def work(
         fetcher.close()
         limiter.close()
 
+
+class _Configs:
+    """A long-running worker's config, read again when its file changed, as the web
+    server does: `refresh --enqueue` reads the file as it is now, and a worker still on
+    the config it started with dropped the jobs of shows added since (regression), and
+    two workers on two versions of the rules retagged a show back and forth. An edit
+    that makes the config invalid is logged and the last valid config stays in use;
+    the store and the fetch settings stay those the worker started with."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._stamp = _file_stamp(config.path)
+        self._lock = threading.Lock()
+
+    def current(self) -> Config:
+        stamp = _file_stamp(self._config.path)
+        with self._lock:
+            if stamp is None or stamp == self._stamp:
+                return self._config  # unchanged, or missing while an editor replaces it
+            self._stamp = stamp
+            try:
+                self._config = load(self._config.path)
+            except ConfigError as exc:
+                log.error("%s\nstill using the config read before", exc)
+            else:
+                log.info("config %s changed: reloaded", self._config.path)
+            return self._config
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+#: Jobs at a time in one worker process: each holds one of its store connections.
+MAX_CONCURRENCY = POOL_SIZE
 
 #: A worker gives up (QueueError, exit 1) after this many failed rounds in a row.
 FAILED_ROUNDS = 3
@@ -468,6 +520,13 @@ async def _work(app: procrastinate.App, options: dict[str, Any], burst: bool, st
     import psycopg
     import psycopg_pool
 
+    # procrastinate runs a sync task in the loop's default executor, min(32, cores + 4)
+    # threads: --concurrency 8 ran 6 jobs at a time on two cores (regression). Four
+    # threads more than the jobs: the loop's own users of the executor (name lookups of
+    # the async pool's connections) must not wait behind jobs that wait for a host.
+    concurrency = int(options["concurrency"])
+    executor = ThreadPoolExecutor(max_workers=concurrency + 4, thread_name_prefix="feedtool-job")
+    asyncio.get_running_loop().set_default_executor(executor)
     failures = _SideTaskFailures()
     watched = logging.getLogger("procrastinate")
     watched.addHandler(failures)

@@ -202,3 +202,34 @@ def test_the_etag_names_the_store_by_its_identity_not_its_location(tmp_path: Pat
     os.utime(sqlite_b.path, (int(sqlite_a.path.stat().st_mtime),) * 2)
     assert load(sqlite_a.path).digest == load(sqlite_b.path).digest
     assert _served(load(sqlite_a.path))[0] != _served(load(sqlite_b.path))[0]
+
+
+def test_a_config_served_again_after_another_is_newer_than_both(tmp_path: Path, postgres_url: str) -> None:
+    """Regression: on PostgreSQL, config A, then B, then A again gave A's first time
+    back: Last-Modified went backwards, and a client sending only If-Modified-Since
+    with B's body got 304s."""
+    (tmp_path / "site").mkdir()
+    config = site(tmp_path / "site", 1, episodes=3, store=postgres_url)
+    a = _copy_config(config, tmp_path / "a1", 2_000_000_000)
+    b = _copy_config(config, tmp_path / "b", 2_000_000_060)
+    b.path.write_text(b.path.read_text() + "base_url: https://b.example\n")
+    os.utime(b.path, (2_000_000_060, 2_000_000_060))
+    again = _copy_config(config, tmp_path / "a2", 2_000_000_120)
+    times = [_served(load(c.path))[1] for c in (a, b, again)]
+    assert times == [datetime.fromtimestamp(t, UTC) for t in (2_000_000_000, 2_000_000_060, 2_000_000_120)]
+    # Every node with A now agrees on A's new time, whatever its own copy's.
+    assert _served(_copy_config(config, tmp_path / "a3", 2_000_000_100))[1] == times[2]
+
+
+def test_an_edit_that_changes_only_the_configs_time_changes_the_etag(tmp_path: Path) -> None:
+    """Regression: a comment-only edit kept the digest (and so the ETag) while the new
+    file time changed Last-Modified and the body's lastBuildDate: one ETag, two bodies."""
+    config = site(tmp_path, 1, episodes=3)
+    os.utime(config.path, (2_000_000_000, 2_000_000_000))
+    before = _served(load(config.path))
+    config.path.write_text(config.path.read_text() + "# a comment\n")
+    os.utime(config.path, (2_000_000_060, 2_000_000_060))
+    after = _served(load(config.path))
+    assert load(config.path).digest == config.digest
+    assert after[2] != before[2]  # the body's date moved
+    assert after[0] != before[0]

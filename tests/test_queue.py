@@ -660,3 +660,131 @@ def test_a_hosts_retry_after_holds_for_every_worker(
     assert after[0] >= 4.0, after  # none within the pause the host asked for
     with open_store(postgres_url, read_only=True) as store:
         assert {show: store.count(show) for show in ("a", "b", "c")} == {"a": 2, "b": 2, "c": 2}
+
+
+@pytest.mark.queue
+def test_a_running_worker_reads_the_config_again_when_it_changed(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    """Regression: a worker kept the config it started with, so the job of a show added
+    since (which `refresh --enqueue` read from the file) was dropped as "no longer in
+    the config" and deleted as done."""
+    upstream.serve("/a", podcast(2, show="A", seed=1, notes=100))
+    upstream.serve("/b", podcast(3, show="B", seed=2, notes=100))
+    config = _config(write_config, postgres_url, {"a": upstream.url("/a")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    worker = _worker(config, tmp_path / "worker.log")
+    workers.append(worker)
+    wait_until(lambda: upstream.count("/a") == 1, "the first job", timeout=120)
+    _config(write_config, postgres_url, {"a": upstream.url("/a"), "b": upstream.url("/b")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue", "b"]).exit_code == 0
+    wait_until(lambda: _pending(postgres_url) == 0, "the new show's job", timeout=120)
+    worker.terminate()
+    assert worker.wait(timeout=60) == 0
+    log = (tmp_path / "worker.log").read_text()
+    assert "no longer in the config" not in log, log
+    assert "changed: reloaded" in log
+    with open_store(postgres_url, read_only=True) as store:
+        assert (store.count("a"), store.count("b")) == (2, 3)
+
+
+@pytest.mark.queue
+def test_a_worker_runs_as_many_jobs_at_once_as_its_concurrency(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    """Regression: procrastinate ran the jobs in the event loop's default executor,
+    min(32, cores + 4) threads: on two cores `--concurrency 8` ran 6 at a time."""
+    hosts = servers.loopback_hosts(8)
+    release = threading.Event()
+    body = podcast(1, show="Wide", notes=100)
+    with servers.upstream(hosts) as wide:
+
+        def held(request: Request) -> Reply:
+            release.wait(timeout=120)
+            return Reply(body, 200, {"Content-Type": RSS})
+
+        wide.route("/feed", held)
+        config = _config(write_config, postgres_url, {f"s{n}": wide.url("/feed", host) for n, host in enumerate(hosts)})
+        # No read timeout while the test holds the answers: a job waiting for a thread
+        # must not get one from another job's timing out.
+        config.write_text(config.read_text() + "fetch: {read_timeout: 600, deadline: 900}\n")
+        assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+        worker = _worker(config, tmp_path / "worker.log", "--burst", "--concurrency", "8")
+        workers.append(worker)
+        try:
+            # All eight in flight at once, each on a host of its own (one request per host holds).
+            wait_until(lambda: len(asked_hosts(wide)) == 8 or worker.poll() is not None, "eight hosts", timeout=60)
+            assert asked_hosts(wide) == {f"{host}:{wide.port}" for host in hosts}
+        finally:
+            release.set()
+        assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
+
+
+def asked_hosts(upstream: Upstream) -> set[str]:
+    return {request.headers.get("Host", "") for request in upstream.requests()}
+
+
+def test_a_concurrency_past_the_store_connections_is_refused(
+    write_config: Callable[[str], Path], runner: CliRunner
+) -> None:
+    config = _config(write_config, "postgresql://u@127.0.0.1:1/x", {"a": "https://example.invalid/f"})
+    result = runner.invoke(main, ["--config", str(config), "worker", "--concurrency", "17"])
+    assert result.exit_code == 2
+    assert "17 is not in the range 1<=x<=16" in result.output
+
+
+def _advisory_waiters(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+@pytest.mark.queue
+def test_a_local_refresh_and_the_workers_jobs_wait_for_one_another(
+    postgres_url: str,
+    write_config: Callable[[str], Path],
+    runner: CliRunner,
+    upstream: Upstream,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    """Regression: a cron'd `feedtool refresh` and the queue's jobs ran on one store
+    side by side, each planning from a show's state the other was changing."""
+    from feedtool.store.postgres import refresh_lock
+
+    release = _held(upstream, "/held")
+    config = _config(write_config, postgres_url, {"held": upstream.url("/held")})
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    worker = _worker(config, tmp_path / "worker.log", "--burst")
+    workers.append(worker)
+    wait_until(lambda: upstream.count("/held") == 1, "the job's request", timeout=120)
+    # A job is running: a local refresh is refused (or waits with --wait).
+    local = runner.invoke(main, ["--config", str(config), "refresh"])
+    assert local.exit_code == 3, local.output
+    assert "is running (or queue workers' jobs are)" in local.output
+    release.set()
+    assert worker.wait(timeout=120) == 0
+    # A local refresh is running: a job waits for it.
+    assert runner.invoke(main, ["--config", str(config), "refresh", "--enqueue"]).exit_code == 0
+    with refresh_lock(postgres_url):
+        second = _worker(config, tmp_path / "second.log", "--burst")
+        workers.append(second)
+        wait_until(lambda: _advisory_waiters(postgres_url) == 1, "the job waiting for the refresh", timeout=120)
+        assert upstream.count("/held") == 1
+    assert second.wait(timeout=120) == 0
+    assert upstream.count("/held") == 2

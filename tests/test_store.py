@@ -684,7 +684,7 @@ def test_postgresql_commits_are_seen_by_another_connection(postgres_url: str) ->
 
 
 def test_one_refresh_at_a_time_holds_the_postgresql_lock(postgres_url: str) -> None:
-    held = r"another refresh of postgresql://127\.0\.0\.1:\d+/\w+ is running"
+    held = r"another refresh of postgresql://127\.0\.0\.1:\d+/\w+ is running \(or queue workers. jobs are\)"
     with refresh_lock(postgres_url), pytest.raises(LockedError, match=held), refresh_lock(postgres_url):
         pass
     with refresh_lock(postgres_url):  # released with its block

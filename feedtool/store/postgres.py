@@ -474,7 +474,12 @@ class PostgresStore(Store):
                 # Not counted as a commit: no feed's content changes with it.
                 with self._conn.transaction():
                     self.db.execute(
-                        "INSERT INTO configs (digest, first_served) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                        # A config served before and then replaced (A, B, A again) takes its
+                        # file's newer time: going back to A's first time would make B's
+                        # bodies look newer than A's to a client that sends If-Modified-Since.
+                        "INSERT INTO configs (digest, first_served) VALUES (?, ?) ON CONFLICT (digest) DO UPDATE "
+                        "SET first_served = excluded.first_served WHERE excluded.first_served > configs.first_served "
+                        "AND configs.first_served < (SELECT max(first_served) FROM configs)",
                         (digest, int(fallback.timestamp())),
                     )
             except (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.InsufficientPrivilege) as exc:
@@ -554,7 +559,30 @@ def refresh_lock(url: str, *, wait: bool = False) -> Iterator[None]:
         if wait:
             conn.execute("SELECT pg_advisory_lock(%s)", (_REFRESH_LOCK,))
         elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (_REFRESH_LOCK,)).fetchone()[0]:  # type: ignore[index]
-            raise LockedError(f"another refresh of {location} is running; try again later, or use --wait")
+            raise LockedError(
+                f"another refresh of {location} is running (or queue workers' jobs are); try again later, or use --wait"
+            )
+        yield
+
+
+@contextmanager
+def shared_refresh_lock(url: str) -> Iterator[None]:
+    """Hold the refresh lock shared, for one queued job: jobs run side by side, while a
+    `feedtool refresh` (which holds it alone) and they wait for one another, so that
+    neither plans from a show's state the other is changing. On a connection of its
+    own, so that the lock ends with it, even when the worker is killed."""
+    import psycopg
+
+    location = operator_location(url)
+    try:
+        conn = psycopg.connect(url, autocommit=True, **connect_options(url))
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"cannot connect to the store {location}: {_message(exc)}") from exc
+    with conn:
+        try:
+            conn.execute("SELECT pg_advisory_lock_shared(%s)", (_REFRESH_LOCK,))
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"cannot take the refresh lock of {location}: {_message(exc)}") from exc
         yield
 
 
@@ -562,4 +590,4 @@ def _message(exc: Exception) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-__all__ = ["SCHEMES", "PostgresStore", "close_pools", "is_postgresql", "refresh_lock"]
+__all__ = ["SCHEMES", "PostgresStore", "close_pools", "is_postgresql", "refresh_lock", "shared_refresh_lock"]
