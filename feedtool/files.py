@@ -21,3 +21,13 @@ def replace_atomically(path: Path, body: bytes, mode: int = 0o644) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def stamp(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """What tells a changed file: mtime, size and inode (editors that save by
+    renaming); None while it is missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from feedtool import files
 from feedtool.config import Config, load
 from feedtool.errors import ConfigError, FetchError, QueueError, SourceError, StoreError
 from feedtool.fetch import Fetcher, HostLimiter, wait_for_pause
@@ -232,7 +232,6 @@ def installed_level() -> SchemaLevel:
 
 
 def _migrations() -> list[str]:
-    from pathlib import Path
 
     import procrastinate.schema
 
@@ -454,11 +453,11 @@ class _Configs:
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._stamp = _file_stamp(config.path)
+        self._stamp = files.stamp(config.path)
         self._lock = threading.Lock()
 
     def current(self) -> Config:
-        stamp = _file_stamp(self._config.path)
+        stamp = files.stamp(self._config.path)
         with self._lock:
             if stamp is None or stamp == self._stamp:
                 return self._config  # unchanged, or missing while an editor replaces it
@@ -470,14 +469,6 @@ class _Configs:
             else:
                 log.info("config %s changed: reloaded", self._config.path)
             return self._config
-
-
-def _file_stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 #: Jobs at a time in one worker process: each holds one of its store connections.

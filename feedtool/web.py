@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import gzip
 import logging
-import os
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -31,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date
 from werkzeug.sansio.utils import get_current_url
 
-from feedtool import __version__, access, pages
+from feedtool import __version__, access, files, pages
 from feedtool.config import Config, config_path, load
 from feedtool.errors import ConfigError, FilterError, StartupConfigError, StoreError
 from feedtool.filters import REGEX_PARAMS, Filter, parse_filter
@@ -63,7 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.update(test_config)
     # Stamped before reading, so that a save while it is read is noticed next time.
-    app.extensions["feedtool.stamp"] = _stamp(app.config["FEEDTOOL_CONFIG"])
+    app.extensions["feedtool.stamp"] = files.stamp(app.config["FEEDTOOL_CONFIG"])
     try:
         config: Config = load(app.config["FEEDTOOL_CONFIG"])
     except ConfigError as exc:
@@ -96,15 +95,6 @@ def _current(proxy: _T) -> _T:
     return cast(_T, proxy._get_current_object())  # type: ignore[attr-defined]
 
 
-def _stamp(path: str) -> tuple[int, int, int] | None:
-    """What tells a changed config file: mtime, size and inode (editors that save by renaming)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
 def _reload_if_changed() -> None:
     """Before each request: read the config again if its file changed since it was read."""
     # Each use of Flask's request, current_app or g looks the context up again: on a
@@ -112,7 +102,7 @@ def _reload_if_changed() -> None:
     # function here takes the object once.
     app = _current(current_app)
     path = app.config["FEEDTOOL_CONFIG"]
-    stamp = _stamp(path)
+    stamp = files.stamp(path)
     if stamp is None or stamp == app.extensions["feedtool.stamp"]:
         return  # unchanged, or missing while an editor replaces it: keep what is loaded
     app.extensions["feedtool.stamp"] = stamp

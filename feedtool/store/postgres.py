@@ -542,20 +542,28 @@ _REFRESH_LOCK = int.from_bytes(hashlib.blake2b(b"feedtool-refresh", digest_size=
 
 
 @contextmanager
-def refresh_lock(url: str, *, wait: bool = False) -> Iterator[None]:
-    """Hold the database's refresh lock on a connection of its own (outside the pool,
-    so the lock ends with it, even when the process is killed); raise LockedError if
-    another refresh, on any machine, holds it."""
+def _lock_connection(url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection outside the pool for a session lock: closing it (or the process
+    dying) ends the lock, which a pooled connection would carry to its next user."""
     try:
         import psycopg
     except ImportError as exc:
         raise StoreError("a postgresql:// store needs psycopg: pip install 'feedtool[postgresql]'") from exc
-    location = operator_location(url)
     try:
         conn = psycopg.connect(url, autocommit=True, **connect_options(url))
     except psycopg.OperationalError as exc:
-        raise StoreError(f"cannot connect to the store {location}: {_message(exc)}") from exc
+        raise StoreError(f"cannot connect to the store {operator_location(url)}: {_message(exc)}") from exc
     with conn:
+        yield conn
+
+
+@contextmanager
+def refresh_lock(url: str, *, wait: bool = False) -> Iterator[None]:
+    """Hold the database's refresh lock on a connection of its own (outside the pool,
+    so the lock ends with it, even when the process is killed); raise LockedError if
+    another refresh, on any machine, holds it."""
+    location = operator_location(url)
+    with _lock_connection(url) as conn:
         if wait:
             conn.execute("SELECT pg_advisory_lock(%s)", (_REFRESH_LOCK,))
         elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (_REFRESH_LOCK,)).fetchone()[0]:  # type: ignore[index]
@@ -574,11 +582,7 @@ def shared_refresh_lock(url: str) -> Iterator[None]:
     import psycopg
 
     location = operator_location(url)
-    try:
-        conn = psycopg.connect(url, autocommit=True, **connect_options(url))
-    except psycopg.OperationalError as exc:
-        raise StoreError(f"cannot connect to the store {location}: {_message(exc)}") from exc
-    with conn:
+    with _lock_connection(url) as conn:
         try:
             conn.execute("SELECT pg_advisory_lock_shared(%s)", (_REFRESH_LOCK,))
         except psycopg.OperationalError as exc:
