@@ -10,6 +10,7 @@ process too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
@@ -139,6 +140,11 @@ class Publisher:
             self._config_time_known = self.store.config_time(self.config.digest, mtime)
         return self._config_time_known
 
+    @functools.cached_property
+    def _config_key(self) -> str:
+        """The config in a feed's ETag: its digest and its time (both in the body)."""
+        return f"{self.config.digest}@{int(self._config_time.timestamp())}"
+
     def feed_config(self, name: str) -> FeedConfig:
         feed = self.config.feed(name)
         if feed is None:
@@ -151,8 +157,7 @@ class Publisher:
         version, changed = self.store.version(feed.show)
         # The config's time is in the body (lastBuildDate, updated) and in Last-Modified:
         # an edit that changes only it (a comment; touch) must change the ETag too.
-        config = f"{self.config.digest}@{int(self._config_time.timestamp())}"
-        parts = (__version__, config, self.store.identity(), name, fmt, flt.query_string, self_url)
+        parts = (__version__, self._config_key, self.store.identity(), name, fmt, flt.query_string, self_url)
         key = "\0".join((*parts, str(version)))
         etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
         last_modified = max(changed or self._config_time, self._config_time)
@@ -280,8 +285,7 @@ class Publisher:
         parts = (
             "index",
             __version__,
-            self.config.digest,
-            str(int(self._config_time.timestamp())),
+            self._config_key,
             self.store.identity(),
             base_url,
             str(self.store.commits()),

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from feedtool.cli import main
 from feedtool.queue import QUEUE, host_key, installed_level, source_key
 from feedtool.store import open_store
-from feedtool.testing import servers
+from feedtool.testing import postgres, servers
 from feedtool.testing.feeds import podcast
 from feedtool.testing.servers import RSS, Reply, Request, Upstream, loopback_hosts, wait_until
 
@@ -742,18 +742,6 @@ def test_a_concurrency_past_the_store_connections_is_refused(
     assert "17 is not in the range 1<=x<=16" in result.output
 
 
-def _advisory_waiters(url: str) -> int:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ).fetchone()
-        assert row is not None
-        return int(row[0])
-
-
 @pytest.mark.queue
 def test_a_local_refresh_and_the_workers_jobs_wait_for_one_another(
     postgres_url: str,
@@ -784,7 +772,7 @@ def test_a_local_refresh_and_the_workers_jobs_wait_for_one_another(
     with refresh_lock(postgres_url):
         second = _worker(config, tmp_path / "second.log", "--burst")
         workers.append(second)
-        wait_until(lambda: _advisory_waiters(postgres_url) == 1, "the job waiting for the refresh", timeout=120)
+        wait_until(lambda: postgres.advisory_waiters(postgres_url) == 1, "the job waiting for the refresh", timeout=120)
         assert upstream.count("/held") == 1
     assert second.wait(timeout=120) == 0
     assert upstream.count("/held") == 2

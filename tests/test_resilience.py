@@ -33,7 +33,7 @@ from feedtool.refresh import refresh
 from feedtool.store import open_store
 from feedtool.store.postgres import close_pools, is_postgresql
 from feedtool.testing.feeds import feed, item
-from feedtool.testing.postgres import Cluster
+from feedtool.testing.postgres import Cluster, advisory_waiters
 from feedtool.testing.servers import GUNICORN, Reply, Request, Upstream, feedtool_server, wait_until
 from feedtool.web import create_app
 
@@ -61,12 +61,7 @@ def _waits_for_a_lock(process: subprocess.Popen[bytes], store: str) -> bool:
     if process.poll() is not None:
         raise AssertionError(f"exited with {process.returncode} instead of waiting for the lock")
     if is_postgresql(store):
-        with psycopg.connect(store, autocommit=True) as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            ).fetchone()
-        return row is not None and row[0] == 1
+        return advisory_waiters(store) == 1
     for line in Path("/proc/locks").read_text().splitlines():
         fields = line.split()
         if len(fields) > 5 and fields[1] == "->" and fields[5] == str(process.pid):

@@ -164,3 +164,15 @@ def _start(bindir: Path, data: Path, folder: Path, log: Path, as_user: str | Non
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def advisory_waiters(url: str) -> int:
+    """How many advisory locks sessions of url's database are waiting for (not granted)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()
+    return 0 if row is None else int(row[0])
